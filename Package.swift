@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+// The target graph is the architecture: readers and writers (LLMQFormats) and the quantizer
+// (LLMQQuant) meet only in LLMQCore's Model; the engine runs a Model; verification runs engines.
+import PackageDescription
+
+// Kernels are written with SIMD types; let LLVM use AVX2/FMA/F16C (every x86-64 server of the
+// last decade has them) and drop bounds checks in the target whose inputs are validated at load.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let kernels: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell", "-Ounchecked"])]
+
+let package = Package(
+    name: "llmq",
+    products: [
+        .executable(name: "llmq", targets: ["llmq"]),
+        .library(name: "LLMQ", targets: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "LLMQCore", swiftSettings: fastMath),
+        .target(name: "LLMQQuant", dependencies: ["LLMQCore"], swiftSettings: kernels),
+        .target(name: "LLMQFormats", dependencies: ["LLMQCore", "LLMQQuant", "CZstd"], swiftSettings: fastMath),
+        .target(name: "LLMQEngine", dependencies: ["LLMQCore", "LLMQQuant"], swiftSettings: kernels),
+        .executableTarget(
+            name: "llmq",
+            dependencies: [
+                "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fastMath
+        ),
+        .target(name: "LLMQTestSupport", path: "Tests/LLMQTestSupport"),
+        .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore", "LLMQTestSupport"]),
+        .testTarget(name: "LLMQFormatsTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQTestSupport"]),
+        .testTarget(name: "LLMQEngineTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["LLMQCore", "LLMQTestSupport"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// libzstd, bound as a system library (Debian: libzstd-dev).
+#include <zstd.h>

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Streams a new file into a hidden temporary beside its destination and renames it into place
+/// only on `commit()`. A crash, a kill or a full disk leaves the destination as it was.
+public final class AtomicFileWriter {
+    public let path: String
+    public let temporaryPath: String
+    private var fd: Int32
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var buffered = 0
+    public private(set) var position = 0
+    private var finished = false
+
+    /// - Parameter inputs: files this write reads from; writing over any of them is refused.
+    public init(path: String, refusingToOverwrite inputs: [String] = []) throws {
+        self.path = path
+        for input in inputs where AtomicFileWriter.sameFile(input, path) {
+            throw LLMQError(.usage, "refusing to overwrite the input file \(input)", file: path)
+        }
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        temporaryPath = "\(dir).\(base).llmq-tmp-\(getpid())"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw LLMQError(.io, "cannot create \(temporaryPath): \(String(cString: strerror(errno)))", file: path)
+        }
+        buffer = .allocate(byteCount: 1 << 20, alignment: 64)
+    }
+
+    deinit {
+        if !finished { abort() }
+        buffer.deallocate()
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        if buffered + bytes.count > buffer.count { try flush() }
+        if bytes.count >= buffer.count {
+            try writeAll(bytes)
+        } else {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[buffered...]).copyMemory(from: bytes)
+            buffered += bytes.count
+        }
+        position += bytes.count
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    public func write<T: FixedWidthInteger>(_ value: T) throws {
+        try withUnsafeBytes(of: value.littleEndian) { try write($0) }
+    }
+
+    public func write(_ value: Float) throws { try write(value.bitPattern) }
+
+    public func writeZeros(_ count: Int) throws {
+        let zeros = [UInt8](repeating: 0, count: min(count, 4096))
+        var left = count
+        while left > 0 {
+            let n = min(left, zeros.count)
+            try zeros.withUnsafeBytes { try write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            left -= n
+        }
+    }
+
+    /// Pads with zeros up to the next multiple of `alignment`.
+    public func align(to alignment: Int) throws {
+        let pad = (alignment - position % alignment) % alignment
+        try writeZeros(pad)
+    }
+
+    /// Flushes, syncs and renames the temporary file over the destination.
+    public func commit() throws {
+        do {
+            try flush()
+            guard fsync(fd) == 0 else { throw LLMQError(.io, "fsync failed: \(String(cString: strerror(errno)))", file: path) }
+            guard close(fd) == 0 else { fd = -1; throw LLMQError(.io, "close failed: \(String(cString: strerror(errno)))", file: path) }
+            fd = -1
+            guard rename(temporaryPath, path) == 0 else {
+                throw LLMQError(.io, "cannot rename \(temporaryPath) into place: \(String(cString: strerror(errno)))", file: path)
+            }
+            finished = true
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    /// Discards everything written; the destination is untouched.
+    public func abort() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(temporaryPath)
+        finished = true
+    }
+
+    private func flush() throws {
+        guard buffered > 0 else { return }
+        try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
+        buffered = 0
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                throw LLMQError(.io, "write failed after \(position) bytes: \(reason)", file: path)
+            }
+            done += n
+        }
+    }
+
+    /// True when both paths name the same existing file (hard links and symlinks included).
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+}

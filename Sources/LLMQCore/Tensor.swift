@@ -1,0 +1,51 @@
+/// One named tensor of a model, as a file stores it. Shapes are outermost first (numpy order):
+/// a weight matrix is `[rows = output features, cols = input features]` and each row is contiguous.
+public struct Tensor: Sendable {
+    public var name: String
+    public var shape: [Int]
+    public var dtype: DType
+    /// Which of the model's files holds the stored bytes (sharded checkpoints have several).
+    public var fileIndex: Int
+    /// Byte range of the stored bytes in that file.
+    public var offset: Int
+    public var storedByteCount: Int
+    /// Turns stored bytes into the tensor's logical bytes (`byteCount` of them, in `dtype`):
+    /// zstd decompression, a RoPE permutation, a byte swap. Nil when the stored bytes are the data.
+    public var decode: (@Sendable (UnsafeRawBufferPointer) throws -> [UInt8])?
+    /// A short label for what `decode` does, for `inspect` (e.g. "zstd").
+    public var encoding: String?
+
+    public init(name: String, shape: [Int], dtype: DType, fileIndex: Int = 0, offset: Int, storedByteCount: Int,
+                encoding: String? = nil, decode: (@Sendable (UnsafeRawBufferPointer) throws -> [UInt8])? = nil) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+        self.fileIndex = fileIndex
+        self.offset = offset
+        self.storedByteCount = storedByteCount
+        self.encoding = encoding
+        self.decode = decode
+    }
+
+    public var elementCount: Int { shape.reduce(1, *) }
+    /// Size of the logical data; shapes were validated by the reader, so this cannot fail.
+    public var byteCount: Int { dtype.byteCount(shape: shape) ?? 0 }
+    public var rows: Int { shape.count <= 1 ? 1 : shape.dropLast().reduce(1, *) }
+    public var cols: Int { shape.last ?? 1 }
+}
+
+/// Bytes of a file that are not tensor data: headers, metadata, padding, unused tables.
+/// Readers list them so `inspect` can account for every byte.
+public struct Region: Codable, Sendable, Equatable {
+    public var name: String
+    public var offset: Int
+    public var length: Int
+    public var fileIndex: Int
+
+    public init(name: String, offset: Int, length: Int, fileIndex: Int = 0) {
+        self.name = name
+        self.offset = offset
+        self.length = length
+        self.fileIndex = fileIndex
+    }
+}

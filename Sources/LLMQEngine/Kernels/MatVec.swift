@@ -1,0 +1,32 @@
+import LLMQCore
+
+/// y = W·x for every weight dtype the engine runs natively. Rows are split across the pool.
+/// Quantized types quantize x once per call (see `ActivationBuffer`) and use integer dot products.
+public struct MatVec {
+    public let pool: ThreadPool
+
+    public init(pool: ThreadPool) { self.pool = pool }
+
+    /// dtypes with a native kernel; anything else is expanded to fp32 at load.
+    public static func supports(_ dtype: DType) -> Bool {
+        dtype == .f32 || dtype == .f16
+    }
+
+    public func callAsFunction(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let cols = w.cols
+        // Aim for ≥ 64K multiply-adds per thread before splitting.
+        let grain = max(1, 65536 / max(cols, 1))
+        switch w.dtype.kind {
+        case .f32:
+            pool.parallelFor(w.rows, grain: grain) { range in
+                for r in range { y[r] = DotF32.dot(w.row(r), x, cols) }
+            }
+        case .f16:
+            pool.parallelFor(w.rows, grain: grain) { range in
+                for r in range { y[r] = DotF32.dotF16(w.row(r), x, cols) }
+            }
+        default:
+            preconditionFailure("no matvec kernel for \(w.dtype); the loader must expand it")
+        }
+    }
+}

@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The element-wise pieces of the Llama block, written as run.c writes them so that fp32 results
+/// agree with the reference program.
+public enum Ops {
+    /// o = weight ⊙ x / sqrt(mean(x²) + eps)
+    public static func rmsnorm(_ o: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                               _ n: Int, eps: Float) {
+        var ss: Float = 0
+        for j in 0..<n { ss += x[j] * x[j] }
+        ss /= Float(n)
+        ss += eps
+        ss = 1 / sqrtf(ss)
+        for j in 0..<n { o[j] = weight[j] * (ss * x[j]) }
+    }
+
+    /// In-place softmax over `n` values.
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        var maxValue = x[0]
+        for i in 1..<max(n, 1) where x[i] > maxValue { maxValue = x[i] }
+        var sum: Float = 0
+        for i in 0..<n {
+            x[i] = expf(x[i] - maxValue)
+            sum += x[i]
+        }
+        for i in 0..<n { x[i] /= sum }
+    }
+
+    /// SwiGLU gate: hb = silu(hb) ⊙ hb2.
+    public static func swiglu(_ hb: UnsafeMutablePointer<Float>, _ hb2: UnsafePointer<Float>, _ n: Int) {
+        for i in 0..<n {
+            var v = hb[i]
+            v *= 1 / (1 + expf(-v))
+            hb[i] = v * hb2[i]
+        }
+    }
+
+    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+        for i in 0..<n { x[i] += y[i] }
+    }
+
+    /// Index of the largest value (the first on ties).
+    public static func argmax(_ x: UnsafePointer<Float>, _ n: Int) -> Int {
+        var best = 0
+        for i in 1..<max(n, 1) where x[i] > x[best] { best = i }
+        return best
+    }
+}
+
+/// Rotary position embedding on interleaved pairs (x[2i], x[2i+1]), as llama2.c and GGUF's
+/// `llama` architecture store Q and K. Frequencies are precomputed; sin/cos are computed once
+/// per position and shared by every head.
+public struct Rope {
+    public let headDim: Int
+    private let frequencies: [Float]
+    private var cosines: [Float]
+    private var sines: [Float]
+
+    public init(headDim: Int, theta: Float) {
+        self.headDim = headDim
+        frequencies = (0..<headDim / 2).map { 1 / powf(theta, Float(2 * $0) / Float(headDim)) }
+        cosines = [Float](repeating: 1, count: headDim / 2)
+        sines = [Float](repeating: 0, count: headDim / 2)
+    }
+
+    public mutating func setPosition(_ pos: Int) {
+        for i in 0..<frequencies.count {
+            let angle = Float(pos) * frequencies[i]
+            cosines[i] = cosf(angle)
+            sines[i] = sinf(angle)
+        }
+    }
+
+    /// Rotates `heads` consecutive heads of `headDim` values at `x` for the current position.
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int) {
+        cosines.withUnsafeBufferPointer { c in
+            sines.withUnsafeBufferPointer { s in
+                for h in 0..<heads {
+                    let v = x + h * headDim
+                    for i in 0..<headDim / 2 {
+                        let v0 = v[2 * i], v1 = v[2 * i + 1]
+                        v[2 * i] = v0 * c[i] - v1 * s[i]
+                        v[2 * i + 1] = v0 * s[i] + v1 * c[i]
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import LLMQCore
+
+/// llama2.c's tokenizer (and GGUF's `llama` vocabularies): text is split into UTF-8 characters,
+/// characters missing from the vocabulary fall back to `<0xNN>` byte tokens, then the adjacent
+/// pair whose merge has the highest score is merged until none is in the vocabulary.
+///
+/// run.c rescans every pair after each merge (quadratic); here a heap of candidate pairs with
+/// lazy invalidation picks the same pair — highest score, leftmost on ties — in O(n log n), so
+/// a whole perplexity corpus encodes in milliseconds.
+public struct SentencePieceTokenizer: Tokenizer {
+    public let vocabSize: Int
+    public let bosID: Int
+    public let eosID: Int
+    private let pieces: [[UInt8]]
+    private let scores: [Float]
+    private let ids: [[UInt8]: Int]
+    private let byteTokens: [Int]   // byte value → `<0xNN>` token id (or -1)
+    private let spaceID: Int?
+
+    public init(_ data: TokenizerData) throws {
+        guard data.pieces.count == data.scores.count else {
+            throw LLMQError(.invalid, "tokenizer has \(data.pieces.count) pieces but \(data.scores.count) scores")
+        }
+        vocabSize = data.pieces.count
+        bosID = data.bosID
+        eosID = data.eosID
+        // GGUF and SentencePiece spell the space as U+2581 "▁"; llama2.c files spell it " ".
+        pieces = data.pieces.map(SentencePieceTokenizer.spaces)
+        scores = data.scores
+        var ids: [[UInt8]: Int] = [:]
+        for (i, p) in pieces.enumerated() where ids[p] == nil { ids[p] = i }
+        self.ids = ids
+        byteTokens = (0..<256).map { b in
+            let hex = String(b, radix: 16, uppercase: true)
+            return ids[Array("<0x\(hex.count == 1 ? "0" + hex : hex)>".utf8)] ?? -1
+        }
+        spaceID = ids[[0x20]]
+    }
+
+    private static func spaces(_ piece: [UInt8]) -> [UInt8] {
+        guard piece.count >= 3 else { return piece }
+        var out: [UInt8] = []
+        out.reserveCapacity(piece.count)
+        var i = 0
+        while i < piece.count {
+            if i + 2 < piece.count, piece[i] == 0xE2, piece[i + 1] == 0x96, piece[i + 2] == 0x81 {
+                out.append(0x20)
+                i += 3
+            } else {
+                out.append(piece[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    public func encode(_ text: String, bos: Bool, eos: Bool) -> [Int] {
+        var tokens: [Int] = []
+        if bos { tokens.append(bosID) }
+        let bytes = Array(text.utf8)
+        var symbols: [Int] = []
+        // The leading-space convention: a non-empty text starts with the " " piece, which may
+        // then merge with the first word (" Once").
+        if !bytes.isEmpty, let spaceID { symbols.append(spaceID) }
+        var start = 0
+        while start < bytes.count {
+            var end = start + 1
+            while end < bytes.count, end - start < 4, bytes[end] & 0xC0 == 0x80 { end += 1 }
+            let char = Array(bytes[start..<end])
+            if let id = ids[char] {
+                symbols.append(id)
+            } else {
+                for b in char { symbols.append(byteTokens[Int(b)] >= 0 ? byteTokens[Int(b)] : Int(b) + 3) }
+            }
+            start = end
+        }
+        tokens += merge(symbols)
+        if eos { tokens.append(eosID) }
+        return tokens
+    }
+
+    /// Merges adjacent symbols best score first, leftmost first on ties (run.c's order).
+    private func merge(_ symbols: [Int]) -> [Int] {
+        let n = symbols.count
+        guard n > 1 else { return symbols }
+        var token = symbols
+        var next = Array(1...n)              // n marks the end
+        var prev = Array(-1..<(n - 1))
+        var alive = [Bool](repeating: true, count: n)
+        var heap = PairHeap()
+        func consider(_ left: Int) {
+            let right = next[left]
+            guard right < n, let id = ids[pieces[token[left]] + pieces[token[right]]] else { return }
+            heap.push(.init(score: scores[id], left: left, leftToken: token[left], rightToken: token[right], merged: id))
+        }
+        for i in 0..<(n - 1) { consider(i) }
+        while let best = heap.pop() {
+            let l = best.left
+            let r = next[l]
+            // Skip candidates made stale by an earlier merge on either side.
+            guard alive[l], r < n, token[l] == best.leftToken, token[r] == best.rightToken else { continue }
+            token[l] = best.merged
+            alive[r] = false
+            next[l] = next[r]
+            if next[r] < n { prev[next[r]] = l }
+            if prev[l] >= 0 { consider(prev[l]) }
+            consider(l)
+        }
+        var out: [Int] = []
+        var i = 0
+        while i < n { out.append(token[i]); i = next[i] }
+        return out
+    }
+
+    public func decode(previous: Int, token: Int) -> [UInt8] {
+        guard token >= 0, token < vocabSize else { return [] }
+        var piece = pieces[token]
+        if previous == bosID, piece.first == 0x20 { piece.removeFirst() }
+        // "<0xNN>" stands for the raw byte NN.
+        if piece.count == 6, piece[0] == 0x3C, piece[1] == 0x30, piece[2] == 0x78, piece[5] == 0x3E,
+           let b = UInt8(String(decoding: piece[3...4], as: UTF8.self), radix: 16) {
+            return [b]
+        }
+        return piece
+    }
+
+    public func piece(_ token: Int) -> [UInt8] { pieces[token] }
+}
+
+/// A max-heap of merge candidates ordered by score, then by leftmost position.
+struct PairHeap {
+    struct Candidate {
+        let score: Float
+        let left: Int
+        let leftToken: Int
+        let rightToken: Int
+        let merged: Int
+
+        func isBetter(than o: Candidate) -> Bool {
+            score != o.score ? score > o.score : left < o.left
+        }
+    }
+
+    private var items: [Candidate] = []
+
+    mutating func push(_ c: Candidate) {
+        items.append(c)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[i].isBetter(than: items[parent]) else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Candidate? {
+        guard !items.isEmpty else { return nil }
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var best = i
+                if l < items.count, items[l].isBetter(than: items[best]) { best = l }
+                if r < items.count, items[r].isBetter(than: items[best]) { best = r }
+                if best == i { break }
+                items.swapAt(i, best)
+                i = best
+            }
+        }
+        return top
+    }
+}

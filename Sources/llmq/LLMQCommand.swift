@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import LLMQCore
+
+@main
+struct LLMQCommand: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "llmq",
+        abstract: "Convert, quantize, inspect and verify Llama-family model weights.",
+        version: version,
+        subcommands: [RunCommand.self, InspectCommand.self, SynthCommand.self]
+    )
+
+    /// Exit codes: 0 success, 1 a quality gate failed, 2 bad input or usage.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as LLMQError {
+            Terminal.error(error.description)
+            Foundation.exit(2)
+        } catch let error as GateFailure {
+            Terminal.error(error.description)
+            Foundation.exit(1)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            Terminal.error(fullMessage(for: error))
+            Foundation.exit(2)
+        }
+    }
+}
+
+/// Thrown by commands whose quality thresholds were not met (exit code 1).
+struct GateFailure: Error, CustomStringConvertible {
+    var description: String
+}

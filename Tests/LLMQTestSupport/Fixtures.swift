@@ -1,0 +1,84 @@
+import Foundation
+
+/// Paths to the real models in ../shared and to the project's own golden files, plus a scratch
+/// directory per test, so tests run the real readers on real files.
+public enum Fixtures {
+    public static let repoRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }()
+
+    public static let shared = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    public static let stories260K = shared.appendingPathComponent("models/stories260K.bin").path
+    public static let stories260KGGUF = shared.appendingPathComponent("models/stories260K.gguf").path
+    public static let tok512 = shared.appendingPathComponent("models/tok512.bin").path
+    public static let tinyStories = shared.appendingPathComponent("data/tinystories_sample.txt").path
+
+    public static func golden(_ name: String) -> String {
+        repoRoot.appendingPathComponent("golden").appendingPathComponent(name).path
+    }
+
+    /// A fresh empty directory under the system temp dir.
+    public static func scratch(_ label: String = #function) throws -> String {
+        let safe = label.filter { $0.isLetter || $0.isNumber }
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("llmq-tests-\(safe)-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    public static func read(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// Little-endian bytes of a sequence of int32 values.
+    public static func int32s(_ values: [Int32]) -> [UInt8] {
+        values.flatMap { v in withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+    }
+
+    /// The llmq executable SwiftPM built beside the test binary (or $LLMQ_BIN).
+    public static var llmq: String {
+        if let override = ProcessInfo.processInfo.environment["LLMQ_BIN"] { return override }
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return testBinary.deletingLastPathComponent().appendingPathComponent("llmq").path
+    }
+
+    public struct Result {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs a command line to completion.
+    public static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    public static func llmq(_ arguments: String...) throws -> Result {
+        try run(llmq, arguments)
+    }
+
+    public static func llmq(_ arguments: [String]) throws -> Result {
+        try run(llmq, arguments)
+    }
+}
