@@ -1,12 +1,29 @@
 import LLMQCore
 
-/// Opening any model file llmq reads, by content (magic bytes) rather than by name.
+/// Opening and writing any model file llmq knows. Reading goes by content (magic bytes), writing
+/// by the destination's extension or an explicit format.
 public enum ModelFile {
-    public static func open(_ path: String) throws -> Model {
-        try Llama2CReader.read(path: path)
+    /// The formats llmq reads, recognised by their first bytes.
+    public enum Kind: String, CaseIterable, Sendable {
+        case llama2c
     }
 
-    /// Opens a model and attaches a tokenizer: the file's own, or `tokenizerPath` (llama2.c `tokenizer.bin`).
+    public static func detect(_ path: String) throws -> Kind {
+        let file = try MappedFile(path: path)
+        let head = file.bytes
+        if Llama2CReader.isVersioned(head) { return .llama2c }
+        // Legacy llama2.c files have no magic; their reader checks the header against the file length.
+        return .llama2c
+    }
+
+    public static func open(_ path: String) throws -> Model {
+        switch try detect(path) {
+        case .llama2c: try Llama2CReader.read(path: path)
+        }
+    }
+
+    /// Opens a model and attaches a tokenizer: `tokenizerPath` (llama2.c `tokenizer.bin`) when
+    /// given, otherwise the file's own.
     public static func open(_ path: String, tokenizerPath: String?) throws -> Model {
         let model = try open(path)
         if let tokenizerPath {

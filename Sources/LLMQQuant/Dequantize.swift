@@ -46,7 +46,7 @@ public enum Dequantize {
                 dst[i - range.lowerBound] = Float(q[i]) * scale
             }
         default:
-            guard let codec = BlockCodecs.codec(for: dtype.kind) else {
+            guard let codec = BlockCodecs.decoder(for: dtype.kind) else {
                 throw LLMQError(.unsupported, "cannot dequantize dtype \(dtype)")
             }
             let bs = dtype.blockSize
@@ -70,27 +70,6 @@ public enum Dequantize {
 
     public static func tensor(_ model: Model, named name: String) throws -> [Float] {
         try tensor(model, model.tensor(name))
-    }
-}
-
-/// A block quantization format: a reference quantizer and dequantizer over whole blocks.
-/// Fast dot-product kernels for the same layout live in LLMQEngine and are tested against these.
-public protocol BlockCodec: Sendable {
-    var kind: DType.Kind { get }
-    /// Quantizes `src` (a whole number of blocks) into `dst` (`src.count / blockSize * blockBytes` bytes).
-    /// `importance`, when given, weights each element's squared error (codecs that search scales use it).
-    func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize: Int,
-                  importance: UnsafeBufferPointer<Float>?)
-    func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize: Int)
-}
-
-/// The registry of block codecs, by dtype kind.
-public enum BlockCodecs {
-    /// Every codec llmq knows; a new block type adds its codec here.
-    public static let all: [any BlockCodec] = []
-
-    public static func codec(for kind: DType.Kind) -> (any BlockCodec)? {
-        all.first { $0.kind == kind }
     }
 }
 

@@ -30,3 +30,31 @@ public struct MatVec {
         }
     }
 }
+
+extension MatVec {
+    /// Y = X·Wᵀ for `count` input vectors at once: X is `count × w.cols`, Y is `count × w.rows`, both
+    /// row-major. Each weight row is loaded once and applied to every input while it is in cache,
+    /// which is what makes batched prompt processing and perplexity faster than token-by-token.
+    public func batched(_ w: WeightMatrix, _ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
+        let cols = w.cols, rows = w.rows
+        let grain = max(1, 65536 / max(cols * count, 1))
+        switch w.dtype.kind {
+        case .f32:
+            pool.parallelFor(rows, grain: grain) { range in
+                for r in range {
+                    let row = w.row(r)
+                    for t in 0..<count { y[t * rows + r] = DotF32.dot(row, x + t * cols, cols) }
+                }
+            }
+        case .f16:
+            pool.parallelFor(rows, grain: grain) { range in
+                for r in range {
+                    let row = w.row(r)
+                    for t in 0..<count { y[t * rows + r] = DotF32.dotF16(row, x + t * cols, cols) }
+                }
+            }
+        default:
+            preconditionFailure("no batched kernel for \(w.dtype); the loader must expand it")
+        }
+    }
+}
