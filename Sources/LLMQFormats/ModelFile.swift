@@ -12,7 +12,7 @@ public enum ModelFile {
     public static func detect(_ path: String) throws -> Kind {
         let file = try MappedFile(path: path)
         let head = file.bytes
-        if ContainerLayout.isContainer(head) { return .llmq }
+        if ContainerLayout.isContainer(head) || ContainerLayout.isDamagedContainer(head) { return .llmq }
         if Llama2CReader.isVersioned(head) { return .llama2c }
         // Legacy llama2.c files have no magic; their reader checks the header against the file length.
         return .llama2c

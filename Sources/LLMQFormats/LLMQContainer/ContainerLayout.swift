@@ -16,6 +16,12 @@ public enum ContainerLayout {
         bytes.count >= magic.count && zip(bytes.prefix(magic.count), magic).allSatisfy { $0 == $1 }
     }
 
+    /// A magic with one or two bytes wrong: read as a damaged container, so the error says "bad
+    /// magic" rather than whatever a magic-less llama2.c header would make of it.
+    public static func isDamagedContainer(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.count >= magic.count && zip(bytes.prefix(magic.count), magic).filter { $0 == $1 }.count >= magic.count - 2
+    }
+
     /// The least multiple of `alignment` that is ≥ `x`, or nil on overflow.
     static func alignUp(_ x: Int, _ alignment: Int) -> Int? {
         let (sum, overflow) = x.addingReportingOverflow(alignment - 1)
