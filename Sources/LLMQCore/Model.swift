@@ -102,11 +102,13 @@ public final class Model: @unchecked Sendable {
         try data(tensor(name))
     }
 
-    /// Drops the decoded copy of a tensor (streaming conversion touches each tensor once).
+    /// Drops the decoded copy of a tensor and this process's pages of its stored bytes (streaming
+    /// conversion touches each tensor once).
     public func release(_ tensor: Tensor) {
         decoded.withLock { cache in
             cache.removeValue(forKey: tensor.name)?.deallocate()
         }
+        files[tensor.fileIndex].dropPages(offset: tensor.offset, length: tensor.storedByteCount)
     }
 
     public var parameterCount: Int { tensors.reduce(0) { $0 + $1.elementCount } }

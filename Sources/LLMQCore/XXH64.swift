@@ -119,3 +119,30 @@ public struct XXH64 {
 extension UInt64 {
     @inline(__always) func rotated(_ k: UInt64) -> UInt64 { (self << k) | (self >> (64 - k)) }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension XXH64 {
+    /// The digest of a whole file, read in 8 MiB pieces with `read(2)` rather than through a memory
+    /// map, so hashing a large input neither makes it resident nor costs a page fault per 4 KiB.
+    public static func hash(fileAt path: String) throws -> UInt64 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LLMQError(.io, "cannot open: \(String(cString: strerror(errno)))", file: path) }
+        defer { close(fd) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 23, alignment: 64)
+        defer { buffer.deallocate() }
+        var h = XXH64()
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LLMQError(.io, "read failed: \(String(cString: strerror(errno)))", file: path)
+            }
+            if n == 0 { break }
+            h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return h.digest()
+    }
+}

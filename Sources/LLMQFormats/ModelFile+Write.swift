@@ -27,7 +27,7 @@ extension ModelFile {
         public var llama2cGroupSize = 64
         public var container = LLMQContainerWriter.Options()
         /// Recorded in a container's metadata; called after the last tensor is written.
-        public var metadata: @Sendable (Model) -> ContainerMetadata = { ContainerMetadata(config: $0.config) }
+        public var metadata: @Sendable (Model) throws -> ContainerMetadata = { ContainerMetadata(config: $0.config) }
 
         public init() {}
     }
@@ -48,7 +48,7 @@ extension ModelFile {
         case .llama2c:
             try Llama2CWriter.write(model, to: path, version: options.llama2cVersion, groupSize: options.llama2cGroupSize, progress: progress)
         case .llmq:
-            try LLMQContainerWriter.write(model, to: path, options: options.container, metadata: { options.metadata(model) }, progress: progress)
+            try LLMQContainerWriter.write(model, to: path, options: options.container, metadata: { try options.metadata(model) }, progress: progress)
         }
     }
 }

@@ -27,7 +27,7 @@ struct ConvertCommand: ParsableCommand {
         let parameters = out.parameters
         let progress = Progress("convert")
         try ModelFile.write(model, to: output, format: to,
-                            options: out.writeOptions { provenance("convert", parameters, source: $0) }) { progress.update($0, $1) }
+                            options: out.writeOptions { try provenance("convert", parameters, source: $0) }) { progress.update($0, $1) }
         progress.finish()
         try reportWritten(output, from: model, seconds: (ContinuousClock.now - start).seconds)
     }

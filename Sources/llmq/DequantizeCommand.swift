@@ -26,7 +26,7 @@ struct DequantizeCommand: ParsableCommand {
         let parameters = out.parameters.merging(["type": "f32"]) { a, _ in a }
         let progress = Progress("dequantize")
         try ModelFile.write(expanded, to: output,
-                            options: out.writeOptions { _ in provenance("dequantize", parameters, source: model) }) { progress.update($0, $1) }
+                            options: out.writeOptions { _ in try provenance("dequantize", parameters, source: model) }) { progress.update($0, $1) }
         progress.finish()
         try reportWritten(output, from: model, seconds: (ContinuousClock.now - start).seconds)
     }

@@ -27,7 +27,7 @@ struct OutputOptions: ParsableArguments {
         ["zstd": zstd.map(String.init) ?? "off"]
     }
 
-    func writeOptions(metadata: @escaping @Sendable (Model) -> ContainerMetadata) -> ModelFile.WriteOptions {
+    func writeOptions(metadata: @escaping @Sendable (Model) throws -> ContainerMetadata) -> ModelFile.WriteOptions {
         var options = ModelFile.WriteOptions()
         options.llama2cVersion = l2cVersion
         options.llama2cGroupSize = l2cGroup
@@ -43,9 +43,9 @@ struct OutputOptions: ParsableArguments {
 }
 
 /// The provenance every written container records: the command, its parameters and the source.
-func provenance(_ command: String, _ parameters: [String: String], source: Model) -> ContainerMetadata {
+func provenance(_ command: String, _ parameters: [String: String], source: Model) throws -> ContainerMetadata {
     ContainerMetadata(config: source.config, created: ContainerMetadata.Created(command: command, parameters: parameters),
-                      source: ContainerMetadata.Source(of: source),
+                      source: try ContainerMetadata.Source(of: source),
                       extra: Dictionary(source.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
 }
 

@@ -14,7 +14,7 @@ struct ContainerTests {
 
     static func write(_ model: Model, to path: String, zstd: Int? = nil) throws -> LLMQContainerWriter.Result {
         try LLMQContainerWriter.write(model, to: path, options: .init(zstdLevel: zstd)) {
-            ContainerMetadata(config: model.config, created: .init(command: "test"), source: .init(of: model))
+            ContainerMetadata(config: model.config, created: .init(command: "test"), source: try .init(of: model))
         }
     }
 

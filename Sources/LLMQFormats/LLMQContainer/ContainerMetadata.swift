@@ -216,10 +216,10 @@ extension ContainerMetadata: Codable {
 
 extension ContainerMetadata.Source {
     /// The model's format and, for each file it was read from, its name, size and XXH64 digest.
-    public init(of model: Model) {
-        let files = model.files.filter { $0.count > 0 }.map { file in
+    public init(of model: Model) throws {
+        let files = try model.files.filter { $0.count > 0 }.map { file in
             File(name: file.path.split(separator: "/").last.map(String.init) ?? file.path, bytes: file.count,
-                 xxh64: XXH64.hex(XXH64.hash(file.bytes)))
+                 xxh64: XXH64.hex(try XXH64.hash(fileAt: file.path)))
         }
         self.init(format: model.format.description, files: files)
     }
