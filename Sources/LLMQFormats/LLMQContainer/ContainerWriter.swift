@@ -1,3 +1,4 @@
+import Foundation
 import LLMQCore
 
 /// Writes any `Model` as an llmq container, streaming: each tensor is produced (`model.data`, which
@@ -9,10 +10,13 @@ public enum LLMQContainerWriter {
         /// zstd level for per-tensor compression; nil writes every tensor uncompressed.
         public var zstdLevel: Int?
         public var alignment: Int
+        /// Threads zstd may use per tensor.
+        public var threads: Int
 
-        public init(zstdLevel: Int? = nil, alignment: Int = ContainerLayout.defaultAlignment) {
+        public init(zstdLevel: Int? = nil, alignment: Int = ContainerLayout.defaultAlignment, threads: Int? = nil) {
             self.zstdLevel = zstdLevel
             self.alignment = alignment
+            self.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         }
     }
 
@@ -46,7 +50,7 @@ public enum LLMQContainerWriter {
         entries.reserveCapacity(model.tensors.count)
         for (i, t) in model.tensors.enumerated() {
             try out.align(to: options.alignment)
-            entries.append(try writeTensor(model, t, level: options.zstdLevel, offset: out.position, to: out))
+            entries.append(try writeTensor(model, t, options, offset: out.position, to: out))
             model.release(t)
             progress(i + 1, model.tensors.count)
         }
@@ -73,7 +77,7 @@ public enum LLMQContainerWriter {
         return Result(entries: entries, header: header, fileBytes: size)
     }
 
-    private static func writeTensor(_ model: Model, _ t: Tensor, level: Int?, offset: Int, to out: AtomicFileWriter) throws -> ContainerEntry {
+    private static func writeTensor(_ model: Model, _ t: Tensor, _ options: Options, offset: Int, to out: AtomicFileWriter) throws -> ContainerEntry {
         let data = try model.data(t)
         guard data.count == t.byteCount else {
             throw LLMQError(.invalid, "has \(data.count) bytes of data, its \(t.dtype) shape \(t.shape) needs \(t.byteCount)", tensor: t.name)
@@ -84,7 +88,7 @@ public enum LLMQContainerWriter {
             return ContainerEntry(name: t.name, shape: t.shape, dtype: t.dtype, compression: compression, offset: offset,
                                   storedLength: stored.count, rawLength: data.count, xxh64: checksum)
         }
-        if let level, let compressed = try Zstd.compress(data, level: level) {
+        if let level = options.zstdLevel, let compressed = try Zstd.compress(data, level: level, threads: options.threads) {
             return try compressed.withUnsafeBytes { try emit($0, .zstd) }
         }
         return try emit(data, .none)

@@ -9,13 +9,16 @@ public enum Zstd {
     /// One frame with the content size in its header (the spec requires it) and zstd's own checksum
     /// of the content (so a decompressor fault cannot pass unseen), or nil when the frame would
     /// not be smaller than the input.
-    static func compress(_ src: UnsafeRawBufferPointer, level: Int) throws -> [UInt8]? {
+    static func compress(_ src: UnsafeRawBufferPointer, level: Int, threads: Int) throws -> [UInt8]? {
         let bound = ZSTD_compressBound(src.count)
         guard let context = ZSTD_createCCtx() else { throw LLMQError(.io, "zstd: cannot create a compression context") }
         defer { ZSTD_freeCCtx(context) }
         ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level))
         ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1)
         ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
+        // Worker threads split large tensors into jobs; zstd's output is the same for any count ≥ 1,
+        // so files do not depend on the machine. (A libzstd without threads refuses; that is fine.)
+        ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, Int32(max(1, threads)))
         var out = [UInt8](repeating: 0, count: bound)
         let n = out.withUnsafeMutableBytes { dst in
             ZSTD_compress2(context, dst.baseAddress, dst.count, src.baseAddress, src.count)
