@@ -101,6 +101,30 @@ struct ContainerTests {
         try expectSameTensors(model, back)
     }
 
+    @Test("block-quantized tensors are stored byte for byte, with their group size", arguments: ["q8_0", "q4_0_g64", "q4_1_g32"])
+    func blockTypes(name: String) throws {
+        let dtype = try #require(DType(name: name))
+        let original = try Self.stories()
+        // Matrices whose rows are whole blocks get the block type, the rest stay fp32.
+        let tensors = original.tensors.map { t -> Tensor in
+            guard t.shape.count == 2, t.cols % dtype.blockSize == 0 else { return t }
+            return Tensor(name: t.name, shape: t.shape, dtype: dtype, offset: 0, storedByteCount: 0) { _ in
+                try Quantize.tensor(Dequantize.tensor(original, t), shape: t.shape, as: dtype)
+            }
+        }
+        let model = try Model(format: original.format, files: original.files, config: original.config, tensors: tensors,
+                              tokenizer: original.tokenizer)
+        let dir = try Fixtures.scratch()
+        _ = try Self.write(model, to: dir + "/b.llmq")
+        let back = try LLMQContainerReader.read(path: dir + "/b.llmq")
+        #expect(try back.tensor(CanonicalName.layer(0, .attnQ)).dtype == dtype)
+        #expect(try back.tensor(CanonicalName.layer(0, .ffnDown)).dtype == (172 % dtype.blockSize == 0 ? dtype : .f32))
+        for t in model.tensors {
+            #expect(Array(try model.data(t)) == Array(try back.data(named: t.name)), "\(t.name)")
+        }
+        #expect(ContainerCheck.run(path: dir + "/b.llmq").ok)
+    }
+
     @Test("a model without a tokenizer writes an empty tokenizer section")
     func noTokenizer() throws {
         let dir = try Fixtures.scratch()
