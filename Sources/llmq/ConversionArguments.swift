@@ -61,14 +61,15 @@ struct ConversionArguments: ParsableArguments {
     /// the command, its parameters and the input's digest; returns the seconds it took.
     @discardableResult
     func write(_ model: Model, source: Model, command: String, parameters: [String: String], format: ModelFile.OutputFormat? = nil,
-               quantization: (@Sendable () -> ContainerMetadata.Quantization?)? = nil) throws -> Double {
+               threads: Int? = nil, quantization: (@Sendable () -> ContainerMetadata.Quantization?)? = nil) throws -> Double {
         let start = ContinuousClock.now
         let all = out.parameters.merging(parameters) { _, new in new }
-        let options = out.writeOptions { _ in
+        var options = out.writeOptions { _ in
             ContainerMetadata(config: source.config, created: ContainerMetadata.Created(command: command, parameters: all),
                               source: try ContainerMetadata.Source(of: source), quantization: quantization?(),
                               extra: Dictionary(source.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
         }
+        if let threads { options.container.threads = threads }
         let progress = Progress(command)
         try ModelFile.write(model, to: output, format: format, options: options) { progress.update($0, $1) }
         progress.finish()

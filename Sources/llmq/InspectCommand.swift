@@ -35,7 +35,7 @@ struct InspectCommand: ParsableCommand {
             try Terminal.json(InspectJSON(report: report, container: container.map(ContainerJSON.init)))
         } else {
             print(render(report))
-            if let container { print(renderRecipe(container)) }
+            if let container { print(RecipeTable.render(container)) }
         }
     }
 
@@ -98,19 +98,6 @@ struct InspectCommand: ParsableCommand {
         out += "bytes: \(t.storedTensorBytes) tensor + \(t.otherBytes) other = \(t.accountedBytes) of \(r.fileBytes) in the file"
         out += t.accountedBytes == r.fileBytes ? " (all accounted for)" : " (\(r.fileBytes - t.accountedBytes) unaccounted)"
         return out
-    }
-
-    /// The container's quantization record: what each tensor became, from what, and why.
-    func renderRecipe(_ c: ContainerFile) -> String {
-        guard let q = c.metadata.quantization else { return "recipe: none recorded (not a quantized file)" }
-        var table = TextTable(header: ["tensor", "shape", "from", "to", "rmse", "snr dB", "note"])
-        table.rightAligned = [4, 5]
-        for t in q.tensors {
-            table.add([t.name, t.shape.map(String.init).joined(separator: "×"), t.sourceDType, t.dtype,
-                       t.rmse.map { String(format: "%.3g", $0) } ?? "-", t.snrDB.map { Format.fixed($0, 1) } ?? (t.rmse == 0 ? "exact" : "-"),
-                       t.reason ?? ""])
-        }
-        return "recipe (quantization per tensor):\n" + table.render()
     }
 }
 

@@ -138,7 +138,7 @@ public enum LLMQContainerReader {
             let rules = q.recipe.rules.map { "\($0.pattern)=\($0.type)" }
             out.append(("quantization.recipe", ([q.recipe.type] + (q.recipe.group.map { ["group \($0)"] } ?? []) + rules).joined(separator: ", ")))
             let fallbacks = q.tensors.filter { $0.reason != nil }.count
-            if fallbacks > 0 { out.append(("quantization.fallbacks", "\(fallbacks) tensors (see the recipe table)")) }
+            if fallbacks > 0 { out.append(("quantization.exceptions", "\(fallbacks) tensors not at \(q.recipe.type), each with its reason (see the recipe table)")) }
         }
         for (k, v) in m.extra.sorted(by: { $0.key < $1.key }) { out.append(("extra.\(k)", v)) }
         return out
