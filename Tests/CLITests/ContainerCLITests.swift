@@ -17,26 +17,6 @@ struct ContainerCLITests {
         return out
     }
 
-    /// Tensor and region byte ranges from `inspect --json`, which must tile the file exactly.
-    func expectAccounted(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-        let r = try Fixtures.llmq("inspect", path, "--json")
-        #expect(r.status == 0, "\(r.stderr)", sourceLocation: sourceLocation)
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        let tensors = try #require(json["tensors"] as? [[String: Any]])
-        let regions = try #require(json["regions"] as? [[String: Any]])
-        var ranges = tensors.map { ($0["offset"] as! Int, $0["end"] as! Int) }
-        ranges += regions.map { ($0["offset"] as! Int, ($0["offset"] as! Int) + ($0["length"] as! Int)) }
-        ranges.sort { $0.0 < $1.0 }
-        var cursor = 0
-        for (start, end) in ranges {
-            #expect(start == cursor, "gap or overlap at \(start)", sourceLocation: sourceLocation)
-            cursor = end
-        }
-        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
-        #expect(cursor == size, sourceLocation: sourceLocation)
-        return json
-    }
-
     @Test("an fp32 container runs with its embedded tokenizer and prints run.c's greedy story")
     func runEmbedded() throws {
         let out = try convert()
@@ -48,7 +28,7 @@ struct ContainerCLITests {
     @Test("inspect accounts for every byte and shows compressed and raw sizes; --check passes")
     func inspectZstd() throws {
         let out = try convert("--zstd=5")
-        let json = try expectAccounted(out)
+        let json = try expectEveryByteAccounted(out)
         let container = try #require(json["container"] as? [String: Any])
         #expect(container["compressedTensors"] as? Int == 36)
         let text = try Fixtures.llmq("inspect", out)
@@ -92,7 +72,7 @@ struct ContainerCLITests {
     @Test("a corrupt tensor: --check and run name it and exit 2")
     func corruptTensor() throws {
         let out = try convert()
-        let json = try expectAccounted(out)
+        let json = try expectEveryByteAccounted(out)
         let tensors = try #require(json["tensors"] as? [[String: Any]])
         let victim = try #require(tensors.first { $0["name"] as? String == "blk.2.attn_q.weight" })
         var bytes = try Fixtures.read(out)
@@ -110,6 +90,41 @@ struct ContainerCLITests {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(checkJSON.stdout.utf8)) as? [String: Any])
         let problems = try #require(report["problems"] as? [[String: Any]])
         #expect(problems.count == 1 && problems[0]["tensor"] as? String == "blk.2.attn_q.weight")
+    }
+
+    @Test("a flipped byte in the header, table, tokenizer or metadata stops check and run, naming the place",
+          arguments: [("header", "header checksum mismatch"), ("tensor table", "tensor table checksum mismatch"),
+                      ("tokenizer", "tokenizer checksum mismatch"), ("metadata", "metadata checksum mismatch")])
+    func corruptSection(place: String, message: String) throws {
+        let out = try convert()
+        let json = try expectEveryByteAccounted(out)
+        let regions = try #require(json["regions"] as? [[String: Any]])
+        let region = try #require(regions.first { $0["name"] as? String == place })
+        var bytes = try Fixtures.read(out)
+        bytes[(region["offset"] as! Int) + (region["length"] as! Int) / 2] ^= 0x20
+        try Fixtures.write(bytes, to: out)
+        let check = try Fixtures.llmq("inspect", out, "--check")
+        #expect(check.status == 2)
+        #expect(check.stdout.contains("BAD \(place)") && check.stdout.contains(message), "\(check.stdout)")
+        let run = try Fixtures.llmq("run", out, "-n", "8")
+        #expect(run.status == 2)
+        #expect(run.stderr.contains(message) && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+    }
+
+    @Test("non-zero padding fails --check with its offset; it cannot change what runs")
+    func corruptPadding() throws {
+        let out = try convert("--zstd")
+        let json = try expectEveryByteAccounted(out)
+        let regions = try #require(json["regions"] as? [[String: Any]])
+        let gap = try #require(regions.first { ($0["name"] as? String)?.hasPrefix("padding") == true })
+        var bytes = try Fixtures.read(out)
+        let offset = gap["offset"] as! Int
+        bytes[offset] = 1
+        try Fixtures.write(bytes, to: out)
+        let check = try Fixtures.llmq("inspect", out, "--check")
+        #expect(check.status == 2)
+        #expect(check.stdout.contains("offset \(offset): padding byte is 1, not zero"), "\(check.stdout)")
+        #expect(try Fixtures.llmq("run", out, "-n", "8").status == 0)
     }
 
     @Test("a truncated container fails inspect and run with exit 2, naming the sizes")
@@ -141,4 +156,25 @@ struct ContainerCLITests {
         let unknown = try Fixtures.llmq("convert", Fixtures.stories260K, dir + "/x.unknown")
         #expect(unknown.status == 2 && unknown.stderr.contains("extension"))
     }
+}
+
+/// Tensor and region byte ranges from `inspect --json`, which must tile the file exactly.
+@discardableResult
+func expectEveryByteAccounted(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+    let r = try Fixtures.llmq("inspect", path, "--json")
+    #expect(r.status == 0, "\(r.stderr)", sourceLocation: sourceLocation)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let tensors = try #require(json["tensors"] as? [[String: Any]])
+    let regions = try #require(json["regions"] as? [[String: Any]])
+    var ranges = tensors.map { ($0["offset"] as! Int, $0["end"] as! Int) }
+    ranges += regions.map { ($0["offset"] as! Int, ($0["offset"] as! Int) + ($0["length"] as! Int)) }
+    ranges.sort { $0.0 < $1.0 }
+    var cursor = 0
+    for (start, end) in ranges {
+        #expect(start == cursor, "gap or overlap at \(start)", sourceLocation: sourceLocation)
+        cursor = end
+    }
+    let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+    #expect(cursor == size, sourceLocation: sourceLocation)
+    return json
 }

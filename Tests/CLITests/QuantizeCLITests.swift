@@ -69,6 +69,8 @@ struct QuantizeCLITests {
         let layer = (4096 + 2048 * 2 + 4096 + 11008 * 2) / 32 * perBlock + 11008 * 2 + 2 * 64 * 4
         let stored = q.tensors.values.reduce(0) { $0 + ($1["storedBytes"] as! Int) }
         #expect(stored == 5 * layer + 32768 / 32 * 34 + 64 * 4)
+        try expectEveryByteAccounted(q.path)
+        #expect(try Fixtures.llmq("inspect", q.path, "--check").status == 0)
         let run = try Fixtures.llmq("run", q.path, "-t", "0", "-n", "200")
         #expect(run.status == 0, "\(run.stderr)")
         // Fluent: real words, sentences, the story's opening.
