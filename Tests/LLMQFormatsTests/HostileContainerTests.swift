@@ -18,7 +18,7 @@ struct HostileContainerTests {
     }
 
     static func u64(_ bytes: [UInt8], at offset: Int) -> Int {
-        Int(bytes[offset..<(offset + 8)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        Int(clamping: bytes[offset..<(offset + 8)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
     }
 
     static func put(_ value: UInt64, into bytes: inout [UInt8], at offset: Int) {
@@ -28,7 +28,9 @@ struct HostileContainerTests {
     /// Recomputes the table and header checksums, so only the structural checks can catch an edit.
     static func refreshChecksums(_ bytes: inout [UInt8]) {
         let table = u64(bytes, at: 40), length = u64(bytes, at: 48)
-        put(XXH64.hash(Array(bytes[table..<(table + length)])), into: &bytes, at: 88)
+        if table >= 0, length >= 0, table <= bytes.count, length <= bytes.count - table {
+            put(XXH64.hash(Array(bytes[table..<(table + length)])), into: &bytes, at: 88)
+        }
         put(XXH64.hash(Array(bytes[0..<120])), into: &bytes, at: 120)
     }
 
@@ -138,6 +140,31 @@ struct HostileContainerTests {
         count[16] = 200  // tensor_count
         Self.refreshChecksums(&count)
         expectProblem(try check(count, in: dir), place: "header", mentioning: "tensor_count")
+    }
+
+    @Test("random edits to the header and table, checksums recomputed, are refused without a crash")
+    func randomStructuralEdits() throws {
+        let (dir, good, file) = try Self.pristine()
+        let path = dir + "/edit.llmq"
+        var state: UInt64 = 0x5EED
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        // Offsets in the header's fields (not its checksum) and anywhere in the table.
+        let targets = Array(8..<120) + Array(file.header.table.offset..<file.header.table.end)
+        var refused = 0
+        for _ in 0..<400 {
+            var bad = good
+            for _ in 0..<(1 + next() % 3) {
+                bad[targets[next() % targets.count]] = UInt8(truncatingIfNeeded: next())
+            }
+            Self.refreshChecksums(&bad)
+            try Fixtures.write(bad, to: path)
+            if !ModelFile.check(path).ok { refused += 1 }
+        }
+        // Edits that land on a byte's own value, or on reserved bits a rule allows, change nothing.
+        #expect(refused > 350)
     }
 
     @Test("truncated files report the length the header expects", arguments: [0, 10, 127, 128, 5000, 1_040_000, 1_050_000])

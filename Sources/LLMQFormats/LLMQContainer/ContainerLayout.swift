@@ -69,7 +69,7 @@ public struct ContainerHeader: Equatable, Sendable {
         return out
     }
 
-    /// Parses and checks the header of a file of `fileSize` bytes (checks 1 and 2 of the spec).
+    /// Parses the header and checks its own fields (check 1 of the spec).
     static func decode(_ bytes: UnsafeRawBufferPointer) throws -> ContainerHeader {
         guard bytes.count >= ContainerLayout.headerBytes else {
             throw LLMQError(.truncated, "file has \(bytes.count) bytes, less than the \(ContainerLayout.headerBytes)-byte header", offset: 0)
@@ -108,8 +108,8 @@ public struct ContainerHeader: Equatable, Sendable {
                                metadata: Section(offset: fields[6], length: fields[7], xxh64: sums[2]))
     }
 
-    /// Checks that the file length and the sections' offsets are the canonical ones for a data
-    /// section ending at `dataEnd` (the data's own placement is checked entry by entry).
+    /// Checks the file length and that the sections follow each other canonically (check 2 of the
+    /// spec); where the data ends, and so where the table must start, is checked with the entries.
     func validateSections(fileSize: Int) throws {
         guard fileLength == fileSize else {
             throw LLMQError(fileSize < fileLength ? .truncated : .invalid,

@@ -129,7 +129,7 @@ enum ContainerTable {
             case .zstd:
                 guard stored > 0 else { throw named("stored_length is 0 for a zstd tensor", at: 24) }
             }
-            guard stored <= UInt64(h.table.offset - canonical) else {
+            guard canonical <= h.table.offset, stored <= UInt64(h.table.offset - canonical) else {
                 throw named("stored bytes \(canonical)..<\(UInt64(canonical) &+ stored) run past the data section into the table at \(h.table.offset)", at: 24)
             }
             dataEnd = canonical + Int(stored)
