@@ -1,0 +1,120 @@
+import LLMQCore
+
+/// Reads Llama models stored as safetensors (`formats/safetensors.md`): a Hugging Face model
+/// directory, a shard index, or a single file. Tensor names decide the layout: Hugging Face names
+/// are mapped to canonical ones and their Q/K rows permuted lazily (a `decode` closure per tensor);
+/// canonical (GGUF) names are taken as they are. The config comes from the `llmq.config` metadata
+/// entry when present, else from `config.json` beside the weights.
+public enum SafetensorsReader {
+    public static let configKey = "llmq.config"
+
+    /// True when `bytes` (a whole file) starts with a plausible header length followed by `{`.
+    public static func looksLikeSafetensors(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        SafetensorsHeader.isPlausible(bytes)
+    }
+
+    public static func read(path: String) throws -> Model {
+        let weights = HFDirectory.isDirectory(path) ? try HFDirectory.weightsFile(inDirectory: path) : path
+        let archive = try SafetensorsArchive.open(weights)
+        let first = archive.files.first?.path ?? weights
+        let config: ModelConfig
+        if let embedded = archive.metadata.first(where: { $0.key == configKey })?.value {
+            do { config = try HFConfig.parse(try JSONParser.parse(embedded)) } catch let e as LLMQError {
+                throw LLMQError(e.kind, "\(configKey): \(e.message)", file: first)
+            }
+        } else {
+            let beside = HFDirectory.directory(of: weights) + HFConfig.fileName
+            guard HFDirectory.exists(beside) else {
+                throw LLMQError(.invalid, "has no \(configKey) metadata and there is no \(HFConfig.fileName) beside it", file: weights)
+            }
+            config = try HFConfig.read(path: beside)
+        }
+        let tokenizer: TokenizerData?
+        do {
+            tokenizer = try archive.metadata.first { $0.key == TokenizerMetadata.key }.map {
+                try TokenizerMetadata.decode($0.value, vocabSize: config.vocabSize)
+            }
+        } catch let e as LLMQError { throw e.inFile(first) }
+
+        let layout = try Layout(archive, file: first)
+        var regions = archive.regions
+        var tensors: [Tensor] = []
+        let expected = Set(CanonicalName.expectedTensors(config).map(\.name))
+        for stored in archive.tensors {
+            let file = archive.files[stored.fileIndex].path
+            let mapped: (name: String, layerTensor: CanonicalName.LayerTensor?)?
+            switch layout {
+            case .huggingFace:
+                if HFTensorNames.isIgnorable(stored.name) {
+                    regions.append(Region(name: "unused tensor \(stored.name)", offset: stored.offset, length: stored.storedByteCount,
+                                          fileIndex: stored.fileIndex))
+                    continue
+                }
+                mapped = HFTensorNames.canonical(hfName: stored.name)
+            case .canonical:
+                mapped = (stored.name, nil)
+            }
+            guard let mapped else {
+                throw LLMQError(.unsupported, "is not a tensor of a Llama model", file: file, tensor: stored.name)
+            }
+            if mapped.name == CanonicalName.output && config.sharedClassifier {
+                // Transformers ties the classifier to the embedding whatever the file holds.
+                regions.append(Region(name: "unused tensor \(stored.name) (tie_word_embeddings)", offset: stored.offset,
+                                      length: stored.storedByteCount, fileIndex: stored.fileIndex))
+                continue
+            }
+            guard expected.contains(mapped.name) else {
+                throw LLMQError(.unsupported, "is not a tensor of this model (\(config.layerCount) layers, classifier \(config.sharedClassifier ? "shared" : "separate"))",
+                                file: file, tensor: stored.name)
+            }
+            var t = stored
+            t.name = mapped.name
+            if layout == .huggingFace, let heads = ropeHeads(mapped.layerTensor, config) {
+                t.encoding = "rope-permuted"
+                t.decode = permutation(heads: heads, headDim: config.headDim, rows: t.rows, byteCount: t.byteCount)
+            }
+            tensors.append(t)
+        }
+        let userMetadata = archive.metadata.filter { $0.key != configKey && $0.key != TokenizerMetadata.key }
+        let shards = archive.files.count > 1 ? ", \(archive.files.count) shards" : ""
+        let model = try Model(format: FileFormat(name: "safetensors", detail: layout.description + shards), files: archive.files,
+                              config: config, tensors: tensors, tokenizer: tokenizer, metadata: userMetadata, regions: regions)
+        do { try model.validateLlamaTensors() } catch let e as LLMQError { throw e.inFile(first) }
+        return model
+    }
+
+    enum Layout: CustomStringConvertible {
+        case huggingFace, canonical
+
+        init(_ archive: SafetensorsArchive, file: String) throws {
+            let names = Set(archive.tensors.map(\.name))
+            if names.contains(HFTensorNames.embedding) {
+                self = .huggingFace
+            } else if names.contains(CanonicalName.tokenEmbedding) {
+                self = .canonical
+            } else {
+                throw LLMQError(.unsupported, "has neither Hugging Face Llama tensor names (\(HFTensorNames.embedding)) nor llmq's canonical names (\(CanonicalName.tokenEmbedding))",
+                                file: file)
+            }
+        }
+
+        var description: String {
+            self == .huggingFace ? "Hugging Face Llama" : "canonical names"
+        }
+    }
+
+    /// Heads whose rows a Hugging Face Q or K projection stores in rotate-half order.
+    static func ropeHeads(_ tensor: CanonicalName.LayerTensor?, _ c: ModelConfig) -> Int? {
+        switch tensor {
+        case .attnQ: c.headCount
+        case .attnK: c.kvHeadCount
+        default: nil
+        }
+    }
+
+    private static func permutation(heads: Int, headDim: Int, rows: Int, byteCount: Int) -> @Sendable (UnsafeRawBufferPointer) throws -> [UInt8] {
+        { stored in
+            try RopePermutation.apply(stored, heads: heads, headDim: headDim, rowBytes: rows > 0 ? byteCount / rows : 0, .toInterleaved)
+        }
+    }
+}
