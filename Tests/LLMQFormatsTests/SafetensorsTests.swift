@@ -202,6 +202,28 @@ struct SafetensorsTests {
         #expect(throws: LLMQError.self) { try wide.withUnsafeBytes { try RopePermutation.apply($0, heads: 3, headDim: 8, rowBytes: 4, .toInterleaved) } }
     }
 
+    @Test("byte-level BPE tokenizers with merges, non-UTF-8 pieces and infinite scores survive the metadata exactly")
+    func tokenizerCarriage() throws {
+        var c = try #require(SyntheticModel.shape(named: "stories260K")).config
+        c.layerCount = 1
+        let model = try SyntheticModel.make(config: c, seed: 3)
+        var tok = try #require(model.tokenizer)
+        tok.kind = .byteLevelBPE
+        tok.pieces[3] = [0xFF, 0x41, 0x00]
+        tok.pieces[4] = Array("\"\\\n\u{1}é😀".utf8)
+        tok.scores[5] = -.infinity
+        tok.scores[6] = .leastNonzeroMagnitude
+        tok.scores[7] = 0.1
+        tok.merges = ["Ġ t", "h e", "Ġt he"]
+        tok.unknownID = nil
+        tok.addBOS = false
+        tok.preTokenizer = "smollm"
+        model.tokenizer = tok
+        let path = try Fixtures.scratch() + "/m.safetensors"
+        try SafetensorsWriter.write(model, to: path, options: .init(layout: .canonical))
+        #expect(try ModelFile.open(path).tokenizer == tok)
+    }
+
     @Test("writing over the model being read is refused before anything is written")
     func refusesInput() throws {
         let dir = try Fixtures.scratch() + "/hf"

@@ -59,23 +59,34 @@ enum SafetensorsView {
 }
 
 /// Converts elements of any dtype llmq reads to f32, f16 or bf16, rounding to nearest even as
-/// PyTorch's `.to(dtype)` does.
+/// PyTorch's `.to(dtype)` does. Works through the tensor in chunks, so the only full-size buffer
+/// is the result.
 enum FloatCast {
     static func convert(_ raw: UnsafeRawBufferPointer, from source: DType, to target: DType, count: Int) throws -> [UInt8] {
-        var floats = [Float](repeating: 0, count: count)
-        if count > 0 {
-            try floats.withUnsafeMutableBufferPointer { try Dequantize.elements(source, from: raw, range: 0..<count, into: $0.baseAddress!) }
+        guard SafetensorsView.floatTypes.contains(target) else { throw LLMQError(.unsupported, "cannot convert to \(target)") }
+        // A multiple of every block size, so each chunk starts on a block boundary.
+        let chunk = 1 << 16
+        var floats = [Float](repeating: 0, count: min(chunk, count))
+        var out = [UInt8](repeating: 0, count: count * target.blockBytes)
+        try out.withUnsafeMutableBytes { dst in
+            try floats.withUnsafeMutableBufferPointer { f in
+                var start = 0
+                while start < count {
+                    let end = min(count, start + chunk)
+                    try Dequantize.elements(source, from: raw, range: start..<end, into: f.baseAddress!)
+                    for i in 0..<(end - start) {
+                        let at = start + i
+                        switch target.kind {
+                        case .f16: dst.storeBytes(of: Float16(f[i]).bitPattern.littleEndian, toByteOffset: 2 * at, as: UInt16.self)
+                        case .bf16: dst.storeBytes(of: bfloat16(f[i]).littleEndian, toByteOffset: 2 * at, as: UInt16.self)
+                        default: dst.storeBytes(of: f[i].bitPattern.littleEndian, toByteOffset: 4 * at, as: UInt32.self)
+                        }
+                    }
+                    start = end
+                }
+            }
         }
-        switch target.kind {
-        case .f32:
-            return floats.withUnsafeBytes { Array($0) }
-        case .f16:
-            return floats.map { Float16($0) }.withUnsafeBytes { Array($0) }
-        case .bf16:
-            return floats.map(bfloat16).withUnsafeBytes { Array($0) }
-        default:
-            throw LLMQError(.unsupported, "cannot convert to \(target)")
-        }
+        return out
     }
 
     /// The bfloat16 bits nearest to `x` (ties to even); NaNs stay NaN.
