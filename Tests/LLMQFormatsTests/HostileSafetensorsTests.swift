@@ -97,7 +97,10 @@ struct HostileSafetensorsTests {
         let archive = try SafetensorsArchive.open(path)
         #expect(archive.tensors.map(\.name) == ["s", "z"])
         #expect(archive.tensors.map(\.shape) == [[1], [0, 3]])
-        #expect(try Array(archive.data(archive.tensors[0]).bindMemory(to: Float.self)) == [1])
+        // The bytes live as long as the archive's memory map.
+        let bytes = try archive.data(archive.tensors[0])
+        #expect(Array(bytes.bindMemory(to: Float.self)) == [1])
+        withExtendedLifetime(archive) {}
         try Fixtures.write(safetensorsBytes("{}"), to: path)
         #expect(try SafetensorsArchive.open(path).tensors.isEmpty)
     }
@@ -145,6 +148,7 @@ struct HostileSafetensorsTests {
         try check(config: tiny.config(#""hidden_size": 8.5"#), .invalid, "config hidden_size is a non-integer number", configFault: true)
         try check(config: tiny.config(#""num_key_value_heads": 3"#), .invalid, "n_heads 2 is not a multiple of n_kv_heads 3",
                   configFault: true)
+        try check(config: tiny.config(#""num_hidden_layers": 16777216"#), .invalid, "the config's 16777216 layers cannot fit in the 12 tensors")
         try check(config: tiny.config(#""head_dim": 2"#), .unsupported, "config head_dim 2 differs", configFault: true)
         try check(config: tiny.config(#""attention_bias": true"#), .unsupported, "attention_bias true is not supported", configFault: true)
         try check(config: tiny.config(), tensors: tiny.tensors.map { $0.0.hasSuffix("q_proj.weight") ? ($0.0, [8, 4]) : $0 }, .invalid,

@@ -125,7 +125,9 @@ struct SafetensorsTests {
         #expect(sharded.tensors.map(\.fileIndex) == [0, 0, 1])
         #expect(sharded.metadata.contains { $0.key == "total_size" && $0.value == "36" })
         let c = try #require(sharded.tensors.last)
-        #expect(try Array(sharded.data(c).bindMemory(to: Float.self)) == [-1, 1])
+        let bytes = try sharded.data(c)
+        #expect(Array(bytes.bindMemory(to: Float.self)) == [-1, 1])
+        withExtendedLifetime(sharded) {}
     }
 
     @Test("single files: Hugging Face or canonical names, config and tokenizer in the metadata, read back bit-identical",

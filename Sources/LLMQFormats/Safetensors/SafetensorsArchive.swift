@@ -57,7 +57,7 @@ public struct SafetensorsArchive: Sendable {
             let shardPath = directory + shard
             let file = try MappedFile(path: shardPath)
             let first = archive.tensors.count
-            try archive.add(file)
+            try archive.add(file, headerName: "header of \(shard)")
             for t in archive.tensors[first...] where shardOf[t.name] != shard {
                 let mapped = shardOf[t.name].map { "the index puts it in \($0)" } ?? "the index does not list it"
                 throw LLMQError(.invalid, "is stored in this shard but \(mapped)", file: shardPath, tensor: t.name)
@@ -74,12 +74,12 @@ public struct SafetensorsArchive: Sendable {
         return archive
     }
 
-    private mutating func add(_ file: MappedFile) throws {
+    private mutating func add(_ file: MappedFile, headerName: String = "header") throws {
         let header: SafetensorsHeader
         do { header = try SafetensorsHeader.parse(file.bytes) } catch let e as LLMQError { throw e.inFile(file.path) }
         let fileIndex = files.count
         files.append(file)
-        regions.append(Region(name: "header", offset: 0, length: header.dataStart, fileIndex: fileIndex))
+        regions.append(Region(name: headerName, offset: 0, length: header.dataStart, fileIndex: fileIndex))
         for e in header.entries {
             tensors.append(Tensor(name: e.name, shape: e.shape, dtype: e.dtype, fileIndex: fileIndex,
                                   offset: header.dataStart + e.begin, storedByteCount: e.end - e.begin))

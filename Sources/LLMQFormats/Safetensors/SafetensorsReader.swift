@@ -29,6 +29,12 @@ public enum SafetensorsReader {
             }
             config = try HFConfig.read(path: beside)
         }
+        // Every layer has several tensors. Checked before the expected tensors are listed, so a config
+        // claiming millions of layers cannot make llmq build millions of names.
+        guard config.layerCount <= archive.tensors.count else {
+            throw LLMQError(.invalid, "the config's \(config.layerCount) layers cannot fit in the \(archive.tensors.count) tensors of the weights",
+                            file: first)
+        }
         let tokenizer: TokenizerData?
         do {
             tokenizer = try archive.metadata.first { $0.key == TokenizerMetadata.key }.map {
