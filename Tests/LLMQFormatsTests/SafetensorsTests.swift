@@ -146,6 +146,16 @@ struct SafetensorsTests {
         let again = path + ".2.safetensors"
         try SafetensorsWriter.write(back, to: again, options: .init(layout: layout))
         #expect(try Fixtures.read(again) == Fixtures.read(path))
+
+        // Sharded, the config and tokenizer travel in the first shard and the index names the rest.
+        try SafetensorsWriter.write(model, to: path, options: .init(layout: layout, maxShardBytes: 400_000))
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let shards = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("model-") }.sorted()
+        #expect(shards == ["model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors"])
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let sharded = try ModelFile.open(path + ".index.json")
+        #expect(sharded.config == model.config && sharded.tokenizer == model.tokenizer)
+        try expectSameTensors(model, sharded)
     }
 
     @Test("GQA with a separate classifier and grouped heads survives the HF layout, sharded or not")
@@ -180,6 +190,17 @@ struct SafetensorsTests {
             let expected = try Dequantize.tensor(model, t).map { type == .f16 ? Float(Float16($0)) : Self.nearestBFloat16($0) }
             #expect(try Dequantize.tensor(back, stored).map(\.bitPattern) == expected.map(\.bitPattern), "\(t.name)")
         }
+    }
+
+    @Test("quantized tensors (llama2.c int8 groups) are written as their f32 values")
+    func quantizedSource() throws {
+        let dir = try Fixtures.scratch()
+        try Llama2CWriter.write(try Self.stories(), to: dir + "/q.bin", version: 2)
+        let q = try Llama2CReader.read(path: dir + "/q.bin")
+        try HFDirectory.write(q, to: dir + "/hf")
+        let back = try ModelFile.open(dir + "/hf")
+        #expect(try back.tensor(CanonicalName.layer(2, .ffnDown)).dtype == .f32)
+        try expectSameTensors(q, back)
     }
 
     /// The bfloat16 value nearest to x (ties to the even mantissa), found by comparing both neighbours.

@@ -17,18 +17,7 @@ public enum SafetensorsReader {
         let weights = HFDirectory.isDirectory(path) ? try HFDirectory.weightsFile(inDirectory: path) : path
         let archive = try SafetensorsArchive.open(weights)
         let first = archive.files.first?.path ?? weights
-        let config: ModelConfig
-        if let embedded = archive.metadata.first(where: { $0.key == configKey })?.value {
-            do { config = try HFConfig.parse(try JSONParser.parse(embedded)) } catch let e as LLMQError {
-                throw LLMQError(e.kind, "\(configKey): \(e.message)", file: first)
-            }
-        } else {
-            let beside = HFDirectory.directory(of: weights) + HFConfig.fileName
-            guard HFDirectory.exists(beside) else {
-                throw LLMQError(.invalid, "has no \(configKey) metadata and there is no \(HFConfig.fileName) beside it", file: weights)
-            }
-            config = try HFConfig.read(path: beside)
-        }
+        let config = try readConfig(archive, weights: weights)
         // Every layer has several tensors. Checked before the expected tensors are listed, so a config
         // claiming millions of layers cannot make llmq build millions of names.
         guard config.layerCount <= archive.tensors.count else {
@@ -41,52 +30,69 @@ public enum SafetensorsReader {
                 try TokenizerMetadata.decode($0.value, vocabSize: config.vocabSize)
             }
         } catch let e as LLMQError { throw e.inFile(first) }
-
         let layout = try Layout(archive, file: first)
-        var regions = archive.regions
-        var tensors: [Tensor] = []
+        let (tensors, unused) = try canonicalTensors(archive, layout: layout, config: config)
+
+        let userMetadata = archive.metadata.filter { $0.key != configKey && $0.key != TokenizerMetadata.key }
+        let shards = archive.files.count > 1 ? ", \(archive.files.count) shards" : ""
+        let model = try Model(format: FileFormat(name: "safetensors", detail: layout.description + shards), files: archive.files,
+                              config: config, tensors: tensors, tokenizer: tokenizer, metadata: userMetadata,
+                              regions: archive.regions + unused)
+        do { try model.validateLlamaTensors() } catch let e as LLMQError { throw e.inFile(first) }
+        return model
+    }
+
+    private static func readConfig(_ archive: SafetensorsArchive, weights: String) throws -> ModelConfig {
+        if let embedded = archive.metadata.first(where: { $0.key == configKey })?.value {
+            do { return try HFConfig.parse(try JSONParser.parse(embedded)) } catch let e as LLMQError {
+                throw LLMQError(e.kind, "\(configKey): \(e.message)", file: archive.files.first?.path ?? weights)
+            }
+        }
+        let beside = HFDirectory.directory(of: weights) + HFConfig.fileName
+        guard HFDirectory.exists(beside) else {
+            throw LLMQError(.invalid, "has no \(configKey) metadata and there is no \(HFConfig.fileName) beside it", file: weights)
+        }
+        return try HFConfig.read(path: beside)
+    }
+
+    /// The archive's tensors under canonical names, and the regions of stored tensors llmq does not use.
+    private static func canonicalTensors(_ archive: SafetensorsArchive, layout: Layout,
+                                         config: ModelConfig) throws -> (tensors: [Tensor], unused: [Region]) {
         let expected = Set(CanonicalName.expectedTensors(config).map(\.name))
+        var tensors: [Tensor] = []
+        var unused: [Region] = []
+        func skip(_ t: Tensor, _ why: String = "") {
+            unused.append(Region(name: "unused tensor \(t.name)\(why)", offset: t.offset, length: t.storedByteCount, fileIndex: t.fileIndex))
+        }
         for stored in archive.tensors {
             let file = archive.files[stored.fileIndex].path
-            let mapped: (name: String, layerTensor: CanonicalName.LayerTensor?)?
-            switch layout {
-            case .huggingFace:
-                if HFTensorNames.isIgnorable(stored.name) {
-                    regions.append(Region(name: "unused tensor \(stored.name)", offset: stored.offset, length: stored.storedByteCount,
-                                          fileIndex: stored.fileIndex))
-                    continue
-                }
-                mapped = HFTensorNames.canonical(hfName: stored.name)
-            case .canonical:
-                mapped = (stored.name, nil)
+            if layout == .huggingFace, HFTensorNames.isIgnorable(stored.name) {
+                skip(stored)
+                continue
             }
-            guard let mapped else {
+            guard let mapped = layout == .huggingFace ? HFTensorNames.canonical(hfName: stored.name) : (stored.name, nil) else {
                 throw LLMQError(.unsupported, "is not a tensor of a Llama model", file: file, tensor: stored.name)
             }
             if mapped.name == CanonicalName.output && config.sharedClassifier {
                 // Transformers ties the classifier to the embedding whatever the file holds.
-                regions.append(Region(name: "unused tensor \(stored.name) (tie_word_embeddings)", offset: stored.offset,
-                                      length: stored.storedByteCount, fileIndex: stored.fileIndex))
+                skip(stored, " (tie_word_embeddings)")
                 continue
             }
             guard expected.contains(mapped.name) else {
-                throw LLMQError(.unsupported, "is not a tensor of this model (\(config.layerCount) layers, classifier \(config.sharedClassifier ? "shared" : "separate"))",
+                let classifier = config.sharedClassifier ? "shared" : "separate"
+                throw LLMQError(.unsupported, "is not a tensor of this model (\(config.layerCount) layers, classifier \(classifier))",
                                 file: file, tensor: stored.name)
             }
             var t = stored
             t.name = mapped.name
             if layout == .huggingFace, let heads = ropeHeads(mapped.layerTensor, config) {
+                let headDim = config.headDim, rowBytes = t.rows > 0 ? t.byteCount / t.rows : 0
                 t.encoding = "rope-permuted"
-                t.decode = permutation(heads: heads, headDim: config.headDim, rows: t.rows, byteCount: t.byteCount)
+                t.decode = { try RopePermutation.apply($0, heads: heads, headDim: headDim, rowBytes: rowBytes, .toInterleaved) }
             }
             tensors.append(t)
         }
-        let userMetadata = archive.metadata.filter { $0.key != configKey && $0.key != TokenizerMetadata.key }
-        let shards = archive.files.count > 1 ? ", \(archive.files.count) shards" : ""
-        let model = try Model(format: FileFormat(name: "safetensors", detail: layout.description + shards), files: archive.files,
-                              config: config, tensors: tensors, tokenizer: tokenizer, metadata: userMetadata, regions: regions)
-        do { try model.validateLlamaTensors() } catch let e as LLMQError { throw e.inFile(first) }
-        return model
+        return (tensors, unused)
     }
 
     enum Layout: CustomStringConvertible {
@@ -115,12 +121,6 @@ public enum SafetensorsReader {
         case .attnQ: c.headCount
         case .attnK: c.kvHeadCount
         default: nil
-        }
-    }
-
-    private static func permutation(heads: Int, headDim: Int, rows: Int, byteCount: Int) -> @Sendable (UnsafeRawBufferPointer) throws -> [UInt8] {
-        { stored in
-            try RopePermutation.apply(stored, heads: heads, headDim: headDim, rowBytes: rows > 0 ? byteCount / rows : 0, .toInterleaved)
         }
     }
 }

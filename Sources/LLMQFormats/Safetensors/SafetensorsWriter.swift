@@ -44,16 +44,16 @@ public enum SafetensorsWriter {
     }
 
     /// Writes `view`'s tensors to `base.safetensors`, or to shards of `base` plus an index. The first
-    /// file's metadata also carries the tokenizer. Returns the files written.
-    @discardableResult
+    /// file's metadata also carries the tokenizer.
     static func writeFiles(_ view: Model, base: String, metadata: [(key: String, value: String)], inputs: [String], maxShardBytes: Int?,
-                           progress: (Int, Int) -> Void) throws -> [String] {
+                           progress: (Int, Int) -> Void) throws {
         let shards = plan(view.tensors, maxShardBytes: maxShardBytes)
-        let baseName = base.split(separator: "/").last.map(String.init) ?? base
-        let paths = shards.count == 1 ? [base + ".safetensors"]
-            : (1...shards.count).map { base + "-" + fiveDigits($0) + "-of-" + fiveDigits(shards.count) + ".safetensors" }
+        let directory = HFDirectory.directory(of: base)
+        let baseName = String(base.dropFirst(directory.count))
+        let names = shards.count == 1 ? [baseName + ".safetensors"]
+            : (1...shards.count).map { "\(baseName)-\(fiveDigits($0))-of-\(fiveDigits(shards.count)).safetensors" }
         let indexPath = base + ".safetensors.index.json"
-        for output in paths + [indexPath] {
+        for output in names.map({ directory + $0 }) + [indexPath] {
             if let input = inputs.first(where: { AtomicFileWriter.sameFile($0, output) }) {
                 throw LLMQError(.usage, "refusing to overwrite the input file \(input)", file: output)
             }
@@ -62,29 +62,23 @@ public enum SafetensorsWriter {
         for (i, shard) in shards.enumerated() {
             var fileMetadata = metadata
             if i == 0, let tokenizer = view.tokenizer { fileMetadata.append((TokenizerMetadata.key, TokenizerMetadata.encode(tokenizer))) }
-            try writeFile(view, shard, metadata: fileMetadata, to: paths[i], inputs: inputs) {
+            try writeFile(view, shard, metadata: fileMetadata, to: directory + names[i], inputs: inputs) {
                 done += 1
                 progress(done, view.tensors.count)
             }
         }
+        if shards.count > 1 {
+            var weightMap = zip(shards, names).flatMap { shard, name in shard.map { JSONMember($0.name, .string(name)) } }
+            weightMap.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+            let index = JSONValue.object([
+                JSONMember("metadata", .object([JSONMember("total_size", .integer(view.tensors.reduce(0) { $0 + $1.byteCount }))])),
+                JSONMember("weight_map", .object(weightMap)),
+            ])
+            try writeText(index.pretty, to: indexPath, inputs: inputs)
+        }
         // A stale index or single file would shadow (or be shadowed by) what was just written.
         let stale = shards.count == 1 ? indexPath : base + ".safetensors"
         if !inputs.contains(where: { AtomicFileWriter.sameFile($0, stale) }) { HFDirectory.remove(stale) }
-        guard shards.count > 1 else { return paths }
-
-        var weightMap: [JSONMember] = []
-        for (i, shard) in shards.enumerated() {
-            let file = baseName + "-" + fiveDigits(i + 1) + "-of-" + fiveDigits(shards.count) + ".safetensors"
-            weightMap += shard.map { JSONMember($0.name, .string(file)) }
-        }
-        weightMap.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
-        let total = view.tensors.reduce(0) { $0 + $1.byteCount }
-        let index = JSONValue.object([
-            JSONMember("metadata", .object([JSONMember("total_size", .integer(total))])),
-            JSONMember("weight_map", .object(weightMap)),
-        ])
-        try writeText(index.pretty, to: indexPath, inputs: inputs)
-        return paths + [indexPath]
     }
 
     /// Consecutive groups of tensors of at most `maxShardBytes` data bytes each.
