@@ -7,13 +7,19 @@ public enum ModelFile {
     public enum Kind: String, CaseIterable, Sendable {
         case llama2c
         case llmq
+        /// A safetensors file, shard index or Hugging Face model directory.
+        case safetensors
     }
 
     public static func detect(_ path: String) throws -> Kind {
+        if HFDirectory.isDirectory(path) || path.hasSuffix(".safetensors") || path.hasSuffix(".safetensors.index.json") {
+            return .safetensors
+        }
         let file = try MappedFile(path: path)
         let head = file.bytes
         if ContainerLayout.isContainer(head) || ContainerLayout.isDamagedContainer(head) { return .llmq }
         if Llama2CReader.isVersioned(head) { return .llama2c }
+        if SafetensorsReader.looksLikeSafetensors(head) { return .safetensors }
         // Legacy llama2.c files have no magic; their reader checks the header against the file length.
         return .llama2c
     }
@@ -22,6 +28,7 @@ public enum ModelFile {
         switch try detect(path) {
         case .llama2c: try Llama2CReader.read(path: path)
         case .llmq: try LLMQContainerReader.read(path: path)
+        case .safetensors: try SafetensorsReader.read(path: path)
         }
     }
 
@@ -61,11 +68,11 @@ public enum ModelFile {
         switch kind {
         case .llmq:
             return ContainerCheck.run(path: path)
-        case .llama2c:
+        case .llama2c, .safetensors:
             do {
                 let model = try open(path)
                 return IntegrityReport(path: path, format: model.format.description,
-                                       verified: ["header and file size (the format has no checksums)"], problems: [])
+                                       verified: ["structure and sizes (the format has no checksums)"], problems: [])
             } catch let e as LLMQError {
                 return IntegrityReport(path: path, format: kind.rawValue, verified: [], problems: [IntegrityReport.Problem(e, place: "file")])
             } catch {
