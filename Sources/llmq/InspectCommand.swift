@@ -10,11 +10,7 @@ struct InspectCommand: ParsableCommand {
         discussion: "With --check, verify the file's integrity instead (every checksum, the layout, zero padding) without running it; exit code 2 names every bad place."
     )
 
-<<<<<<< HEAD
-    @Argument(help: "Model file (llama2.c .bin, llmq container).")
-=======
-    @Argument(help: "Model file (llama2.c .bin, .safetensors) or Hugging Face model directory.")
->>>>>>> main
+    @Argument(help: "Model file (llama2.c .bin, llmq container, .safetensors) or Hugging Face model directory.")
     var file: String
 
     @Flag(help: "Print a machine-readable JSON report.")
