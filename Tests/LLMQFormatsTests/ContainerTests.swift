@@ -125,6 +125,25 @@ struct ContainerTests {
         #expect(ContainerCheck.run(path: dir + "/b.llmq").ok)
     }
 
+    @Test("quantizing the same weights read from llama2.c or from safetensors gives the same container tensors")
+    func quantizeFromSafetensors() throws {
+        let dir = try Fixtures.scratch()
+        let bin = try Self.stories()
+        try SafetensorsWriter.write(bin, to: dir + "/m.safetensors")
+        let st = try ModelFile.open(dir + "/m.safetensors")
+        for (source, out) in [(bin, "/a.q8"), (st, "/b.q8")] {
+            let plan = try QuantizationRecipe(type: "q8_0").plan(for: source)
+            let view = try Quantizer.view(of: source, plan: plan, stats: QuantizationStats())
+            _ = try Self.write(view, to: dir + out)
+        }
+        let a = try LLMQContainerReader.read(path: dir + "/a.q8"), b = try LLMQContainerReader.read(path: dir + "/b.q8")
+        #expect(a.tensors.count == b.tensors.count)
+        for t in a.tensors {
+            #expect(t.dtype == (try b.tensor(t.name)).dtype)
+            #expect(Array(try a.data(t)) == Array(try b.data(named: t.name)), "\(t.name)")
+        }
+    }
+
     @Test("a model without a tokenizer writes an empty tokenizer section")
     func noTokenizer() throws {
         let dir = try Fixtures.scratch()
