@@ -46,7 +46,7 @@ public enum ModelFile {
     /// llama2.c `tokenizer.bin` beside it when the file has none (llama2.c keeps them apart).
     public static func openWithTokenizer(_ path: String, tokenizerPath: String?) throws -> Model {
         let model = try open(path, tokenizerPath: tokenizerPath)
-        if model.tokenizer == nil, tokenizerPath == nil {
+        if model.tokenizer == nil, tokenizerPath == nil, model.format.name == "llama2c" {
             let slash = path.lastIndex(of: "/")
             let beside = (slash.map { String(path[...$0]) } ?? "") + "tokenizer.bin"
             if (try? MappedFile(path: beside)) != nil {
