@@ -24,7 +24,7 @@ struct HandBuiltContainerTests {
     static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
     static func align(_ x: Int, _ a: Int) -> Int { (x + a - 1) / a * a }
 
-    static func build(_ entries: [Entry], alignment: Int = 64) -> [UInt8] {
+    static func build(_ entries: [Entry], alignment: Int = 64, metadata: String = metadata) -> [UInt8] {
         var file = [UInt8](repeating: 0, count: 128)
         var table: [UInt8] = []
         var end = align(128, alignment)
@@ -101,5 +101,18 @@ struct HandBuiltContainerTests {
         let odd = Entry(name: "q", shape: [1, 32], dtype: 8, blockSize: 48, data: [UInt8](repeating: 0, count: 50))
         let report = ModelFile.check(try write(Self.build([odd])))
         #expect(report.problems.first?.message.contains("block_size 48") == true, "\(report.problems)")
+    }
+
+    @Test("metadata that is ambiguous, too deep or incomplete is refused at the metadata's offset")
+    func badMetadata() throws {
+        let a = Entry(name: "a", shape: [3], data: Self.floats([1, 2, 3]))
+        let duplicate = Self.metadata.replacingOccurrences(of: #"{"architecture":"llama","#, with: #"{"architecture":"llama","architecture":"gpt","#)
+        let deep = String(Self.metadata.dropLast()) + #","extra":"# + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"
+        let missing = Self.metadata.replacingOccurrences(of: #""tool":{"name":"by hand","version":"1"}"#, with: #""x":1"#)
+        for (json, text) in [(duplicate, "architecture"), (deep, "deep"), (missing, "missing key 'tool'")] {
+            let report = ModelFile.check(try write(Self.build([a], metadata: json)))
+            #expect(report.problems.first?.place == "metadata", "\(report.problems)")
+            #expect(report.problems.first?.message.contains(text) == true, "\(report.problems)")
+        }
     }
 }

@@ -173,6 +173,13 @@ extension ContainerMetadata: Codable {
 
     /// Parses the metadata section and checks it against the table (check 4 of the spec).
     static func decode(_ bytes: UnsafeRawBufferPointer, base: Int, entries: [ContainerEntry]) throws -> ContainerMetadata {
+        // The strict parser first: it bounds nesting and size and rejects duplicate keys, so the
+        // decoder only ever sees a well-formed, unambiguous document.
+        do {
+            _ = try JSONParser.parse(bytes, base: base)
+        } catch let e as LLMQError {
+            throw LLMQError(.invalid, "metadata: \(e.message)", offset: e.offset ?? base)
+        }
         let metadata: ContainerMetadata
         do {
             metadata = try JSONDecoder().decode(ContainerMetadata.self, from: Data(bytes))
