@@ -6,12 +6,14 @@ public enum ModelFile {
     /// The formats llmq reads, recognised by their first bytes.
     public enum Kind: String, CaseIterable, Sendable {
         case llama2c
+        case gguf
     }
 
     public static func detect(_ path: String) throws -> Kind {
         let file = try MappedFile(path: path)
         let head = file.bytes
         if Llama2CReader.isVersioned(head) { return .llama2c }
+        if GGUF.isGGUF(head) { return .gguf }
         // Legacy llama2.c files have no magic; their reader checks the header against the file length.
         return .llama2c
     }
@@ -19,6 +21,7 @@ public enum ModelFile {
     public static func open(_ path: String) throws -> Model {
         switch try detect(path) {
         case .llama2c: try Llama2CReader.read(path: path)
+        case .gguf: try GGUFReader.read(path: path)
         }
     }
 
