@@ -14,7 +14,9 @@ public struct Generation {
     public static func run(transformer: Transformer, tokenizer: any Tokenizer, sampler: inout Sampler,
                            prompt: String, steps: Int, emit: ([UInt8]) -> Void) -> Stats {
         let limit = steps <= 0 || steps > transformer.contextLength ? transformer.contextLength : steps
-        let promptTokens = tokenizer.encode(prompt, bos: true, eos: false)
+        // A vocabulary without a BOS convention still needs a first token for an empty prompt.
+        let encoded = tokenizer.encode(prompt, bos: true, eos: false)
+        let promptTokens = encoded.isEmpty ? [tokenizer.bosID] : encoded
         var token = promptTokens[0]
         var pos = 0
         var produced: [Int] = [token]
