@@ -89,10 +89,8 @@ public struct GGUFFile: Sendable {
             }
         }
         tensorInfoRange = infoStart..<r.offset
+        // A file without tensor data may end before the padding that would start its data section.
         dataOffset = try Self.aligned(r.offset, alignment, what: "data section offset")
-        guard dataOffset <= bytes.count else {
-            throw LLMQError(.truncated, "the data section would start at \(dataOffset), past the end of the file (\(bytes.count) bytes)", offset: r.offset)
-        }
 
         var infos: [TensorInfo] = []
         for p in pending {
@@ -223,7 +221,9 @@ public struct GGUFFile: Sendable {
     }
 
     private static func checkNoOverlap(_ infos: [TensorInfo]) throws {
-        let sorted = infos.filter { $0.byteCount > 0 }.sorted { $0.offset < $1.offset }
+        // File order breaks ties, so the later of two tensors at one offset is the one reported.
+        let sorted = infos.enumerated().filter { $0.element.byteCount > 0 }
+            .sorted { ($0.element.offset, $0.offset) < ($1.element.offset, $1.offset) }.map(\.element)
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.offset + a.byteCount > b.offset {
             throw LLMQError(.invalid, "data \(b.offset)..<\(b.offset + b.byteCount) overlaps tensor '\(a.name)' (\(a.offset)..<\(a.offset + a.byteCount))",
                             offset: b.offset, tensor: b.name)
