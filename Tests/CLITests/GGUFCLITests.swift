@@ -37,3 +37,27 @@ struct GGUFCLITests {
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
     }
 }
+
+/// SmolLM2-135M-Instruct (Q4_1 + Q8_0 GGUF, GPT-2 BPE): a real model end to end. Opt-in with
+/// LLMQ_SMOLLM2=1 (scripts/fetch-smollm2 downloads it once).
+@Suite("SmolLM2 on the command line", .enabled(if: Fixtures.smolLM2Enabled))
+struct SmolLM2CLITests {
+    @Test("inspect shows its config, tokenizer and quantization with every byte accounted for")
+    func inspect() throws {
+        let r = try Fixtures.llmq("inspect", try Fixtures.smolLM2())
+        #expect(r.status == 0, "\(r.stderr)")
+        for text in ["gguf v3", "dim 576, hidden 1536, layers 30, heads 9 (kv 3), head dim 64, vocab 49152, context 8192",
+                     "rope base 100000.0", "classifier shared with embedding", "tokenizer: gpt2, 49152 tokens, 48900 merges",
+                     "tokenizer.ggml.pre = \"smollm\"", "q4_1", "q8_0", "(all accounted for)"] {
+            #expect(r.stdout.contains(text), "\(text)")
+        }
+    }
+
+    @Test("run greedily completes 'The capital of France is' with Paris")
+    func capitalOfFrance() throws {
+        let r = try Fixtures.llmq("run", try Fixtures.smolLM2(), "-t", "0", "-n", "24", "-i", "The capital of France is")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("The capital of France is Paris."), "\(r.stdout)")
+        #expect(r.stderr.contains("achieved tok/s:"))
+    }
+}

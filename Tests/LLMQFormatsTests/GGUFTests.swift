@@ -192,3 +192,22 @@ private func sameValue(_ v: GGUFValue, _ json: Any) -> Bool {
     default: return (json as? NSNumber)?.int64Value == v.int.map(Int64.init)
     }
 }
+
+@Suite("SmolLM2 GGUF", .enabled(if: Fixtures.smolLM2Enabled))
+struct SmolLM2GGUFTests {
+    @Test("SmolLM2 rewritten by llmq keeps its Q4_1/Q8_0 bytes, config and GPT-2 vocabulary, and gguf-py agrees")
+    func rewrite() throws {
+        let dir = try Fixtures.scratch()
+        let original = try ModelFile.open(try Fixtures.smolLM2())
+        try GGUFWriter.write(original, to: dir + "/copy.gguf")
+        let copy = try ModelFile.open(dir + "/copy.gguf")
+        #expect(copy.config == original.config)
+        #expect(copy.tokenizer == original.tokenizer)
+        for t in original.tensors {
+            let u = try copy.tensor(t.name)
+            #expect(u.dtype == t.dtype && u.shape == t.shape, "\(t.name)")
+            #expect(try copy.data(u).elementsEqual(try original.data(t)), "\(t.name)")
+        }
+        try expectPythonAgrees(dir + "/copy.gguf", dir: dir)
+    }
+}
