@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "LLMQTestSupport", path: "Tests/LLMQTestSupport"),
         .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore", "LLMQTestSupport"]),
         .testTarget(name: "LLMQFormatsTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQTestSupport"]),
+        .testTarget(name: "LLMQQuantTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQTestSupport"]),
         .testTarget(name: "LLMQEngineTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LLMQCore", "LLMQTestSupport"]),
     ]

@@ -1,0 +1,47 @@
+import LLMQCore
+
+/// Where the fields of one ggml-style block sit, as byte offsets from the block's start. The
+/// reference codecs and the engine's integer kernels both read these constants, so a layout is
+/// stated once (`formats/blocks.md` draws it).
+public struct BlockLayout: Sendable {
+    /// fp16 scale `d`.
+    public let scaleOffset: Int
+    /// fp16 minimum `m` of asymmetric types (q4_1); nil for symmetric ones.
+    public let minOffset: Int?
+    /// First byte of the packed quants.
+    public let quantsOffset: Int
+    public let bitsPerQuant: Int
+
+    /// Bytes of a block of `blockSize` elements; equals `DType(kind, blockSize:).blockBytes`.
+    public func blockBytes(_ blockSize: Int) -> Int { quantsOffset + blockSize * bitsPerQuant / 8 }
+}
+
+/// Little-endian fp16 fields of a block.
+enum Half {
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+        Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))))
+    }
+
+    /// Rounds to nearest even (the hardware conversion), as ggml's GGML_FP32_TO_FP16 and numpy do.
+    @inline(__always)
+    static func store(_ value: Float, _ p: UnsafeMutableRawPointer, _ offset: Int) {
+        p.storeBytes(of: Float16(value).bitPattern.littleEndian, toByteOffset: offset, as: UInt16.self)
+    }
+}
+
+/// 1/d, or 0 where ggml's `d ? 1/d : 0` would divide by zero or overflow (a block under ~1e-37 has
+/// d = 0 once stored as fp16 anyway, so its quants do not matter).
+@inline(__always)
+func reciprocal(_ d: Float) -> Float {
+    let r = 1 / d
+    return r.isFinite ? r : 0
+}
+
+/// `min(15, trunc(v))` for the levels 0...16.5 a block of finite values produces, as ggml's
+/// `MIN(15, (int8_t)v)`; a NaN (a q4_1 block whose range overflows fp32) gives 0 rather than
+/// undefined behaviour, and `Quantize` then rejects the block's infinite scale.
+@inline(__always)
+func nibble(_ v: Float) -> UInt8 {
+    v >= 15 ? 15 : v >= 0 ? UInt8(v) : 0
+}
