@@ -13,8 +13,8 @@ public struct Q2_KDecoder: BlockDecoder {
         for b in 0..<dst.count / 256 {
             let block = base + b * 84
             let scales = block, qs = block + 16
-            let d = Float(block.loadUnaligned(fromByteOffset: 80, as: Float16.self))
-            let dmin = Float(block.loadUnaligned(fromByteOffset: 82, as: Float16.self))
+            let d = Half.load(block, 80)
+            let dmin = Half.load(block, 82)
             let y = dst.baseAddress! + b * 256
             for group in 0..<16 {
                 let sc = scales.load(fromByteOffset: group, as: UInt8.self)

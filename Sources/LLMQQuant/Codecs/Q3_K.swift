@@ -14,7 +14,7 @@ public struct Q3_KDecoder: BlockDecoder {
         for b in 0..<dst.count / 256 {
             let block = base + b * 110
             let hmask = block, qs = block + 32, packed = block + 96
-            let d = Float(block.loadUnaligned(fromByteOffset: 108, as: Float16.self))
+            let d = Half.load(block, 108)
             let y = dst.baseAddress! + b * 256
             for group in 0..<16 {
                 let low = packed.load(fromByteOffset: group % 8, as: UInt8.self) >> UInt8(group < 8 ? 0 : 4) & 0x0F

@@ -12,8 +12,8 @@ public struct Q4_KDecoder: BlockDecoder {
         let base = src.baseAddress!
         for b in 0..<dst.count / 256 {
             let block = base + b * 144
-            let d = Float(block.loadUnaligned(as: Float16.self))
-            let dmin = Float(block.loadUnaligned(fromByteOffset: 2, as: Float16.self))
+            let d = Half.load(block, 0)
+            let dmin = Half.load(block, 2)
             let qs = block + 16
             let y = dst.baseAddress! + b * 256
             for sub in 0..<8 {

@@ -11,7 +11,7 @@ public struct Q5_0Decoder: BlockDecoder {
         let base = src.baseAddress!
         for b in 0..<dst.count / 32 {
             let block = base + b * 22
-            let d = Float(block.loadUnaligned(as: Float16.self))
+            let d = Half.load(block, 0)
             let qh = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
             let y = dst.baseAddress! + b * 32
             for j in 0..<16 {

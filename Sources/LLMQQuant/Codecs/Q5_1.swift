@@ -10,8 +10,8 @@ public struct Q5_1Decoder: BlockDecoder {
         let base = src.baseAddress!
         for b in 0..<dst.count / 32 {
             let block = base + b * 24
-            let d = Float(block.loadUnaligned(as: Float16.self))
-            let m = Float(block.loadUnaligned(fromByteOffset: 2, as: Float16.self))
+            let d = Half.load(block, 0)
+            let m = Half.load(block, 2)
             let qh = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
             let y = dst.baseAddress! + b * 32
             for j in 0..<16 {

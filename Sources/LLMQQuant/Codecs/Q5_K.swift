@@ -11,8 +11,8 @@ public struct Q5_KDecoder: BlockDecoder {
         let base = src.baseAddress!
         for b in 0..<dst.count / 256 {
             let block = base + b * 176
-            let d = Float(block.loadUnaligned(as: Float16.self))
-            let dmin = Float(block.loadUnaligned(fromByteOffset: 2, as: Float16.self))
+            let d = Half.load(block, 0)
+            let dmin = Half.load(block, 2)
             let qh = block + 16, qs = block + 48
             let y = dst.baseAddress! + b * 256
             for sub in 0..<8 {

@@ -13,7 +13,7 @@ public struct Q6_KDecoder: BlockDecoder {
         for b in 0..<dst.count / 256 {
             let block = base + b * 210
             let ql = block, qh = block + 128, scales = block + 192
-            let d = Float(block.loadUnaligned(fromByteOffset: 208, as: Float16.self))
+            let d = Half.load(block, 208)
             let y = dst.baseAddress! + b * 256
             for group in 0..<16 {
                 let dl = d * Float(scales.load(fromByteOffset: group, as: Int8.self))
