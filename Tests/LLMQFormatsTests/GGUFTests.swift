@@ -52,8 +52,12 @@ struct GGUFTests {
         #expect(gguf[CanonicalName.output] == nil)
         try expectSameTensors(bin, gguf)
         #expect(ModelReport(gguf).totals.accountedBytes == ModelReport(gguf).fileBytes)
+        // tok512 has no token types; the derived ones are those of the published stories260K.gguf.
         let tok = try #require(gguf.tokenizer)
+        let published = try #require(try ModelFile.open(Fixtures.stories260KGGUF).tokenizer)
         #expect(tok.scores == bin.tokenizer?.scores && tok.count == 512)
+        #expect(tok.tokenTypes == published.tokenTypes)
+        #expect(Array(tok.pieces[3...]) == Array(published.pieces[3...]))
 
         try Llama2CWriter.write(gguf, to: dir + "/back.bin", version: 0)
         let tables = try #require(bin.regions.first { $0.name.hasPrefix("rope") })
