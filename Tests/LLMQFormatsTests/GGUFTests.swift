@@ -68,6 +68,20 @@ struct GGUFTests {
         #expect(ours == theirs)
     }
 
+    @Test("bin → Hugging Face directory → gguf → bin keeps every tensor bit-identical")
+    func roundTripThroughHuggingFace() throws {
+        let dir = try Fixtures.scratch()
+        let bin = try ModelFile.open(Fixtures.stories260K, tokenizerPath: Fixtures.tok512)
+        try HFDirectory.write(bin, to: dir + "/hf")
+        try GGUFWriter.write(try ModelFile.open(dir + "/hf"), to: dir + "/m.gguf")
+        let gguf = try ModelFile.open(dir + "/m.gguf")
+        #expect(gguf.config == bin.config)
+        #expect(gguf.tokenizer?.scores == bin.tokenizer?.scores)
+        try expectSameTensors(bin, gguf)
+        try Llama2CWriter.write(gguf, to: dir + "/back.bin", version: 0)
+        try expectSameTensors(bin, try ModelFile.open(dir + "/back.bin"))
+    }
+
     @Test("gguf → gguf copies tensors, config and vocabulary unchanged")
     func copyGGUF() throws {
         let dir = try Fixtures.scratch()
