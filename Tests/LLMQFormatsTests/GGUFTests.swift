@@ -116,6 +116,23 @@ struct GGUFTests {
         try expectPythonAgrees(dir + "/q.gguf", dir: dir)
     }
 
+    @Test("a byte-level BPE vocabulary keeps its merges and flags; a missing pre-tokenizer is written as gpt2")
+    func byteLevelVocabulary() throws {
+        let dir = try Fixtures.scratch()
+        let model = try Self.mixedModel()
+        let pieces = (0..<300).map { Array("t\($0)".utf8) }
+        model.tokenizer = TokenizerData(kind: .byteLevelBPE, pieces: pieces, scores: [Float](repeating: 0, count: 300),
+                                        tokenTypes: [3] + [Int32](repeating: 1, count: 299), merges: ["t 1", "t1 0"],
+                                        bosID: 0, eosID: 0, unknownID: nil, addBOS: false, preTokenizer: nil)
+        try GGUFWriter.write(model, to: dir + "/bpe.gguf")
+        let back = try #require(try ModelFile.open(dir + "/bpe.gguf").tokenizer)
+        var expected = try #require(model.tokenizer)
+        expected.preTokenizer = "gpt2"
+        #expect(back == expected)
+        let file = try Fixtures.read(dir + "/bpe.gguf").withUnsafeBytes { try GGUFFile($0) }
+        #expect(file["tokenizer.ggml.scores"] == nil && file["tokenizer.ggml.unknown_token_id"] == nil)
+    }
+
     @Test("dtypes GGUF has no type for (llama2.c int8 groups) are written as f32")
     func expandsOtherDTypes() throws {
         let dir = try Fixtures.scratch()
