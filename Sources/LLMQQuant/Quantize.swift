@@ -36,13 +36,30 @@ public enum Quantize {
         case .bf16:
             for i in 0..<n { out.storeBytes(of: bf16(src[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
         default:
-            if let bad = src.firstIndex(where: { !$0.isFinite }) {
+            if !allFinite(src), let bad = src.firstIndex(where: { !$0.isFinite }) {
                 throw LLMQError(.invalid, "element \(bad) is \(src[bad]); \(dtype) needs finite values")
             }
             let codec = BlockCodecs.codec(for: dtype.kind)!
             codec.quantize(src, into: dst, blockSize: dtype.blockSize, importance: importance)
             try checkScales(UnsafeRawBufferPointer(dst), dtype, layout: codec.layout)
         }
+    }
+
+    /// x · 0 is NaN exactly for NaN and ±inf, and a NaN poisons the sum: one vector pass, no branches.
+    private static func allFinite(_ src: UnsafeBufferPointer<Float>) -> Bool {
+        let raw = UnsafeRawPointer(src.baseAddress!)
+        var probe = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= src.count {
+            probe += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * 0
+            i += 8
+        }
+        var tail: Float = 0
+        while i < src.count {
+            tail += src[i] * 0
+            i += 1
+        }
+        return !(probe.sum() + tail).isNaN
     }
 
     /// A block whose scale or minimum exceeds fp16's ±65504 would decode to infinities: refuse it

@@ -51,17 +51,6 @@ public enum Llama2CReader {
                                  kvHeadCount: fields[4], vocabSize: fields[5], contextLength: fields[6], sharedClassifier: shared)
         do { try config.validate() } catch let e as LLMQError { throw LLMQError(.invalid, "header: " + e.message) }
 
-        // Every weight takes at least a byte, so a header that promises more weights than the file
-        // has bytes is refused before millions of tensors are listed for an absurd n_layers.
-        let layerWeights = try CanonicalName.LayerTensor.allCases.reduce(0) { sum, t in
-            try Checked.add(sum, try Checked.product(t.shape(config), what: "layer size"), what: "layer size")
-        }
-        let weights = try Checked.add(try Checked.mul(layerWeights, config.layerCount, what: "model size"),
-                                      try Checked.mul(config.vocabSize, config.dim, what: "embedding size"), what: "model size")
-        guard weights <= file.count else {
-            throw LLMQError(.truncated, "header promises \(weights) weights but the file has only \(file.count) bytes")
-        }
-
         var offset = version == 0 ? Llama2CLayout.legacyHeaderBytes : Llama2CLayout.headerBytes
         try checkSize(config, version: version, groupSize: groupSize, headerBytes: offset, fileBytes: file.count)
         var tensors: [Tensor] = []

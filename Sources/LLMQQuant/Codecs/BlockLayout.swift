@@ -45,3 +45,54 @@ func reciprocal(_ d: Float) -> Float {
 func nibble(_ v: Float) -> UInt8 {
     v >= 15 ? 15 : v >= 0 ? UInt8(v) : 0
 }
+
+/// Block reductions eight lanes at a time (the scalar loops do not vectorize: a max reduction is a
+/// serial dependency for the compiler). Blocks are multiples of 8 elements.
+enum BlockScan {
+    /// max |x[i]|, +0 for a block of zeros of either sign.
+    @inline(__always)
+    static func absMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let raw = UnsafeRawPointer(x)
+        var m = SIMD8<Float>()
+        for i in stride(from: 0, to: n, by: 8) {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let a = v.replacing(with: -v, where: v .< 0)
+            m.replace(with: a, where: a .> m)
+        }
+        return horizontalMax(m)
+    }
+
+    /// The smallest and largest values, each the first element in block order that attains it
+    /// (which matters only for the sign of a zero extreme).
+    @inline(__always)
+    static func extremes(_ x: UnsafePointer<Float>, _ n: Int) -> (lowest: Float, highest: Float) {
+        let raw = UnsafeRawPointer(x)
+        var lo = raw.loadUnaligned(as: SIMD8<Float>.self), hi = lo
+        for i in stride(from: 8, to: n, by: 8) {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            lo.replace(with: v, where: v .< lo)
+            hi.replace(with: v, where: v .> hi)
+        }
+        var lowest = -horizontalMax(-lo), highest = horizontalMax(hi)
+        if lowest == 0 { lowest = firstEqual(x, n, to: lowest) }
+        if highest == 0 { highest = firstEqual(x, n, to: highest) }
+        return (lowest, highest)
+    }
+
+    /// The first element equal to `value` (+0 and −0 compare equal), which must exist.
+    @inline(__always)
+    static func firstEqual(_ x: UnsafePointer<Float>, _ n: Int, to value: Float) -> Float {
+        var i = 0
+        while x[i] != value { i += 1 }
+        return x[i]
+    }
+
+    @inline(__always)
+    static func horizontalMax(_ v: SIMD8<Float>) -> Float {
+        var four = v.lowHalf
+        four.replace(with: v.highHalf, where: v.highHalf .> four)
+        var two = four.lowHalf
+        two.replace(with: four.highHalf, where: four.highHalf .> two)
+        return two[1] > two[0] ? two[1] : two[0]
+    }
+}

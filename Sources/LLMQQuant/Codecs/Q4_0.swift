@@ -29,12 +29,12 @@ public struct Q4_0Codec: BlockCodec {
         guard let source = src.baseAddress, let out = dst.baseAddress else { return }
         for b in 0..<src.count / n {
             let x = source + b * n, block = out + b * blockBytes
-            var amax = abs(x[0]), extreme = x[0]
-            for i in 1..<n where abs(x[i]) > amax {
-                amax = abs(x[i])
-                extreme = x[i]
-            }
-            let d = extreme / -8
+            // The first element of largest magnitude: one vector pass for the magnitude, then a
+            // short scan for the element (its sign).
+            let amax = BlockScan.absMax(x, n)
+            var i = 0
+            while abs(x[i]) != amax { i += 1 }
+            let d = x[i] / -8
             let id = reciprocal(d)
             Half.store(d, block, layout.scaleOffset)
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)

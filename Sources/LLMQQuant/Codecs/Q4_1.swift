@@ -30,11 +30,7 @@ public struct Q4_1Codec: BlockCodec {
         guard let source = src.baseAddress, let out = dst.baseAddress else { return }
         for b in 0..<src.count / n {
             let x = source + b * n, block = out + b * blockBytes
-            var lowest = x[0], highest = x[0]
-            for i in 1..<n {
-                if x[i] < lowest { lowest = x[i] }
-                if x[i] > highest { highest = x[i] }
-            }
+            let (lowest, highest) = BlockScan.extremes(x, n)
             let d = (highest - lowest) / 15
             let id = reciprocal(d)
             Half.store(d, block, layout.scaleOffset)

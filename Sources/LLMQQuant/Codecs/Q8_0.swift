@@ -26,9 +26,7 @@ public struct Q8_0Codec: BlockCodec {
         guard let source = src.baseAddress, let out = dst.baseAddress else { return }
         for b in 0..<src.count / n {
             let x = source + b * n, block = out + b * blockBytes
-            var amax: Float = 0
-            for i in 0..<n { amax = max(amax, abs(x[i])) }
-            let d = amax / 127
+            let d = BlockScan.absMax(x, n) / 127
             let id = reciprocal(d)
             Half.store(d, block, layout.scaleOffset)
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: Int8.self)
