@@ -60,4 +60,13 @@ struct SmolLM2CLITests {
         #expect(r.stdout.hasPrefix("The capital of France is Paris."), "\(r.stdout)")
         #expect(r.stderr.contains("achieved tok/s:"))
     }
+
+    @Test("a chat prompt (BOS tokens inside it, control tokens silent) is answered")
+    func chat() throws {
+        let prompt = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+        let r = try Fixtures.llmq("run", try Fixtures.smolLM2(), "-t", "0", "-n", "64", "-i", prompt)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("user\nWhat is the capital of France?\nassistant\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("Paris"), "\(r.stdout)")
+    }
 }
