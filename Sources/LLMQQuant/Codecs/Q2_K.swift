@@ -9,13 +9,13 @@ public struct Q2_KDecoder: BlockDecoder {
     public init() {}
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize: Int) {
-        let base = src.baseAddress!
+        guard let base = src.baseAddress, let out = dst.baseAddress else { return }
         for b in 0..<dst.count / 256 {
             let block = base + b * 84
             let scales = block, qs = block + 16
             let d = Half.load(block, 80)
             let dmin = Half.load(block, 82)
-            let y = dst.baseAddress! + b * 256
+            let y = out + b * 256
             for group in 0..<16 {
                 let sc = scales.load(fromByteOffset: group, as: UInt8.self)
                 let dl = d * Float(sc & 0x0F), ml = dmin * Float(sc >> 4)

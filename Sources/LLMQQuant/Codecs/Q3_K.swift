@@ -10,12 +10,12 @@ public struct Q3_KDecoder: BlockDecoder {
     public init() {}
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize: Int) {
-        let base = src.baseAddress!
+        guard let base = src.baseAddress, let out = dst.baseAddress else { return }
         for b in 0..<dst.count / 256 {
             let block = base + b * 110
             let hmask = block, qs = block + 32, packed = block + 96
             let d = Half.load(block, 108)
-            let y = dst.baseAddress! + b * 256
+            let y = out + b * 256
             for group in 0..<16 {
                 let low = packed.load(fromByteOffset: group % 8, as: UInt8.self) >> UInt8(group < 8 ? 0 : 4) & 0x0F
                 let high = packed.load(fromByteOffset: 8 + group % 4, as: UInt8.self) >> UInt8(2 * (group / 4)) & 3

@@ -8,12 +8,12 @@ public struct Q5_0Decoder: BlockDecoder {
     public init() {}
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize: Int) {
-        let base = src.baseAddress!
+        guard let base = src.baseAddress, let out = dst.baseAddress else { return }
         for b in 0..<dst.count / 32 {
             let block = base + b * 22
             let d = Half.load(block, 0)
             let qh = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
-            let y = dst.baseAddress! + b * 32
+            let y = out + b * 32
             for j in 0..<16 {
                 let byte = block.load(fromByteOffset: 6 + j, as: UInt8.self)
                 let lo = Int32(byte & 0x0F) | Int32((qh >> UInt32(j)) & 1) << 4

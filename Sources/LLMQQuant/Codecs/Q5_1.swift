@@ -7,13 +7,13 @@ public struct Q5_1Decoder: BlockDecoder {
     public init() {}
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize: Int) {
-        let base = src.baseAddress!
+        guard let base = src.baseAddress, let out = dst.baseAddress else { return }
         for b in 0..<dst.count / 32 {
             let block = base + b * 24
             let d = Half.load(block, 0)
             let m = Half.load(block, 2)
             let qh = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
-            let y = dst.baseAddress! + b * 32
+            let y = out + b * 32
             for j in 0..<16 {
                 let byte = block.load(fromByteOffset: 8 + j, as: UInt8.self)
                 let lo = UInt32(byte & 0x0F) | ((qh >> UInt32(j)) & 1) << 4

@@ -8,13 +8,13 @@ public struct Q5_KDecoder: BlockDecoder {
     public init() {}
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize: Int) {
-        let base = src.baseAddress!
+        guard let base = src.baseAddress, let out = dst.baseAddress else { return }
         for b in 0..<dst.count / 256 {
             let block = base + b * 176
             let d = Half.load(block, 0)
             let dmin = Half.load(block, 2)
             let qh = block + 16, qs = block + 48
-            let y = dst.baseAddress! + b * 256
+            let y = out + b * 256
             for sub in 0..<8 {
                 let (sc, m) = Q4_KDecoder.scaleMin(block + 4, sub)
                 let d1 = d * Float(sc), m1 = dmin * Float(m)

@@ -9,12 +9,12 @@ public struct Q6_KDecoder: BlockDecoder {
     public init() {}
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize: Int) {
-        let base = src.baseAddress!
+        guard let base = src.baseAddress, let out = dst.baseAddress else { return }
         for b in 0..<dst.count / 256 {
             let block = base + b * 210
             let ql = block, qh = block + 128, scales = block + 192
             let d = Half.load(block, 208)
-            let y = dst.baseAddress! + b * 256
+            let y = out + b * 256
             for group in 0..<16 {
                 let dl = d * Float(scales.load(fromByteOffset: group, as: Int8.self))
                 for e in group * 16..<(group + 1) * 16 {
