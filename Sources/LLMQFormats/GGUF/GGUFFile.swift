@@ -99,7 +99,7 @@ public struct GGUFFile: Sendable {
                 throw LLMQError(.invalid, "data offset \(p.relative) is not a multiple of the alignment \(alignment)", offset: p.at, tensor: info.name)
             }
             info.offset = try Checked.add(dataOffset, p.relative, what: "tensor '\(info.name)' offset")
-            guard info.byteCount <= bytes.count - min(info.offset, bytes.count) else {
+            guard info.offset <= bytes.count, info.byteCount <= bytes.count - info.offset else {
                 throw LLMQError(.truncated, "data \(info.offset)..<\(info.offset &+ info.byteCount) runs past the end of the file (\(bytes.count) bytes)",
                                 offset: p.at, tensor: info.name)
             }
