@@ -128,6 +128,24 @@ struct HostileGGUFTests {
         try expectError(Array(Self.original.prefix(Self.parsed.dataOffset + 100)), .truncated, mentioning: "runs past the end")
     }
 
+    @Test("random byte changes in the header parse or fail with an LLMQError, and parsed tensors stay inside the file")
+    func randomCorruption() throws {
+        var rng = SeededGenerator(seed: 11)
+        let header = Self.parsed.dataOffset
+        for _ in 0..<2000 {
+            var bytes = Self.original
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                bytes[Int.random(in: 0..<header, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            do {
+                let file = try bytes.withUnsafeBytes { try GGUFFile($0) }
+                for t in file.tensors { #expect(t.offset >= 0 && t.offset + t.byteCount <= bytes.count, "\(t.name)") }
+            } catch is LLMQError {
+                continue
+            }
+        }
+    }
+
     @Test("bool values, alignment, duplicate keys and names, array nesting, row sizes")
     func builtFiles() throws {
         var b = GGUFBytes(tensors: 0, keys: 1)
