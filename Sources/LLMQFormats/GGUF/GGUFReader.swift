@@ -5,12 +5,7 @@ import LLMQCore
 /// tensors already use llmq's names and interleaved Q/K rows, so nothing is permuted.
 public enum GGUFReader {
     public static func read(path: String) throws -> Model {
-        let file = try MappedFile(path: path)
-        do {
-            return try read(file)
-        } catch let e as LLMQError {
-            throw e.inFile(path)
-        }
+        do { return try read(try MappedFile(path: path)) } catch let e as LLMQError { throw e.inFile(path) }
     }
 
     static func read(_ mapped: MappedFile) throws -> Model {
