@@ -37,7 +37,7 @@ struct ByteLevelBPETests {
         let ids = t.encode("<|im_start|>is the 12", bos: true, eos: false)
         // No BOS (add_bos_token false); "12" is two words under the smollm rule, so "1 2" never merges.
         #expect(ids == [1, id(data, "is"), id(data, "Ġthe"), id(data, "Ġ"), id(data, "1"), id(data, "2")])
-        let gpt2 = try ByteLevelBPETokenizer(Self.tinyVocabulary(pre: "gpt2"))
+        let gpt2 = try ByteLevelBPETokenizer(Self.tinyVocabulary(pre: "gpt-2"))
         #expect(gpt2.encode("12", bos: false, eos: false) == [id(data, "12")])
         #expect(t.decode(previous: 0, token: 1).isEmpty)
         var text: [UInt8] = []

@@ -114,7 +114,7 @@ struct GGUFTests {
         try expectPythonAgrees(dir + "/q.gguf", dir: dir)
     }
 
-    @Test("a byte-level BPE vocabulary keeps its merges and flags; a missing pre-tokenizer is written as gpt2")
+    @Test("a byte-level BPE vocabulary keeps its merges and flags; a missing pre-tokenizer is written as gpt-2")
     func byteLevelVocabulary() throws {
         let dir = try Fixtures.scratch()
         let model = try Self.mixedModel()
@@ -125,7 +125,7 @@ struct GGUFTests {
         try GGUFWriter.write(model, to: dir + "/bpe.gguf")
         let back = try #require(try ModelFile.open(dir + "/bpe.gguf").tokenizer)
         var expected = try #require(model.tokenizer)
-        expected.preTokenizer = "gpt2"
+        expected.preTokenizer = "gpt-2"
         #expect(back == expected)
         let file = try Fixtures.read(dir + "/bpe.gguf").withUnsafeBytes { try GGUFFile($0) }
         #expect(file["tokenizer.ggml.scores"] == nil && file["tokenizer.ggml.unknown_token_id"] == nil)

@@ -24,7 +24,7 @@ def main():
     tokens = field("tokenizer.ggml.tokens")
     types = field("tokenizer.ggml.token_type")
     merges = [tuple(m.split(" ", 1)) for m in field("tokenizer.ggml.merges")]
-    pre = field("tokenizer.ggml.pre") if "tokenizer.ggml.pre" in reader.fields else "gpt2"
+    pre = field("tokenizer.ggml.pre") if "tokenizer.ggml.pre" in reader.fields else "gpt-2"
 
     bpe = models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges, fuse_unk=False)
     tokenizer = Tokenizer(bpe)

@@ -5,11 +5,14 @@
 public struct PreTokenizer: Sendable {
     public let splitsDigits: Bool
 
-    /// Pre-tokenizer names that use the GPT-2 expression alone, and those that split digits first.
-    static let gpt2Names: Set<String> = ["gpt2", "mpt", "olmo", "jais", "trillion", "granite-docling"]
-    static let digitNames: Set<String> = ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva"]
+    /// llama.cpp's `tokenizer.ggml.pre` names that use the GPT-2 expression alone, and those that
+    /// split digits first.
+    static let gpt2Names: Set<String> = ["gpt-2", "phi-2", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "gigachat", "mellum",
+                                         "mpt", "olmo", "jais", "trillion", "granite-docling"]
+    static let digitNames: Set<String> = ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"]
 
-    /// nil for names whose rules llmq does not implement; a missing name means GPT-2's.
+    /// nil for names whose rules llmq does not implement; a missing name means GPT-2's (the rules
+    /// of the original GPT-2 vocabulary; llama.cpp falls back to its own "default" instead).
     public init?(name: String?) {
         guard let name else { splitsDigits = false; return }
         if Self.gpt2Names.contains(name) { splitsDigits = false } else if Self.digitNames.contains(name) { splitsDigits = true } else { return nil }

@@ -62,7 +62,7 @@ enum GGUFTokenizerMetadata {
         let pieces = sentencePiece ? t.pieces.map(spaceAsMeta) : t.pieces
         var list: [(String, GGUFValue)] = [(GGUFKey.tokenizerModel, .text(t.kind.rawValue))]
         // A vocabulary without a pre-tokenizer name is split as GPT-2 splits (what the engine assumes too).
-        if !sentencePiece { list.append((GGUFKey.tokenizerPre, .text(t.preTokenizer ?? "gpt2"))) }
+        if !sentencePiece { list.append((GGUFKey.tokenizerPre, .text(t.preTokenizer ?? "gpt-2"))) }
         list.append((GGUFKey.tokens, .array(.string, pieces.map { .string($0) })))
         if sentencePiece || t.scores.contains(where: { $0 != 0 }) {
             list.append((GGUFKey.scores, .array(.float32, t.scores.map { .float32($0) })))
