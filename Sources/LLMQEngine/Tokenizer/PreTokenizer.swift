@@ -7,8 +7,10 @@ public struct PreTokenizer: Sendable {
 
     /// llama.cpp's `tokenizer.ggml.pre` names that use the GPT-2 expression alone, and those that
     /// split digits first.
-    static let gpt2Names: Set<String> = ["gpt-2", "phi-2", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "gigachat", "mellum", "a.x-4.0", "exaone4",
-                                         "mpt", "olmo", "jais", "trillion", "granite-docling"]
+    static let gpt2Names: Set<String> = [
+        "gpt-2", "phi-2", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "gigachat", "mellum", "a.x-4.0", "exaone4",
+        "mpt", "olmo", "jais", "trillion", "granite-docling",
+    ]
     static let digitNames: Set<String> = ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"]
 
     /// nil for names whose rules llmq does not implement; a missing name means GPT-2's (the rules
