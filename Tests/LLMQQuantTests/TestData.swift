@@ -6,35 +6,13 @@ import LLMQTestSupport
 
 /// Deterministic test values and helpers shared by the quantizer tests.
 enum TestData {
-    /// A tiny deterministic generator (SplitMix64) so failures reproduce.
-    struct Random {
-        var state: UInt64
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
-        mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
-
-        mutating func normal() -> Float {
-            let u1 = max(uniform(), 1e-7), u2 = uniform()
-            return (-2 * logf(u1)).squareRoot() * cosf(2 * .pi * u2)
-        }
-
-        mutating func index(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     /// Blocks of `blockSize` values that probe the codecs' edge cases, one kind per block in turn:
     /// Gaussian weights, an outlier, all +0, all −0, zeros of both signs among nonzero extremes, tiny
     /// values whose fp16 scale is subnormal or zero, values near fp16's limit, a constant block, and
     /// values that land exactly on rounding ties. Blocks of ±0 only, whose Q4_1 minimum sign numpy
     /// and ggml decide differently, are in `signedZeroBlocks`.
     static func hostile(blockSize n: Int, blocks: Int, seed: UInt64) -> [Float] {
-        var rng = Random(state: seed)
+        var rng = SeededRandom(seed: seed)
         var values: [Float] = []
         values.reserveCapacity(n * blocks)
         for b in 0..<blocks {
@@ -62,7 +40,7 @@ enum TestData {
 
     /// Blocks of only +0 and −0 in random patterns (q8_0 and q4_0 resolve them as gguf does).
     static func signedZeroBlocks(blockSize n: Int, blocks: Int, seed: UInt64) -> [Float] {
-        var rng = Random(state: seed)
+        var rng = SeededRandom(seed: seed)
         return (0..<n * blocks).map { _ in rng.uniform() < 0.5 ? -0.0 : 0 }
     }
 

@@ -2,7 +2,9 @@ import LLMQCore
 
 /// Where the fields of one ggml-style block sit, as byte offsets from the block's start. The
 /// reference codecs and the engine's integer kernels both read these constants, so a layout is
-/// stated once (`formats/blocks.md` draws it).
+/// stated once (`formats/blocks.md` draws it). Inlinable, so that in the kernels' module they are
+/// compile-time constants the vectorizer can use.
+@frozen
 public struct BlockLayout: Sendable {
     /// fp16 scale `d`.
     public let scaleOffset: Int
@@ -12,7 +14,16 @@ public struct BlockLayout: Sendable {
     public let quantsOffset: Int
     public let bitsPerQuant: Int
 
+    @inlinable
+    public init(scaleOffset: Int, minOffset: Int?, quantsOffset: Int, bitsPerQuant: Int) {
+        self.scaleOffset = scaleOffset
+        self.minOffset = minOffset
+        self.quantsOffset = quantsOffset
+        self.bitsPerQuant = bitsPerQuant
+    }
+
     /// Bytes of a block of `blockSize` elements; equals `DType(kind, blockSize:).blockBytes`.
+    @inlinable
     public func blockBytes(_ blockSize: Int) -> Int { quantsOffset + blockSize * bitsPerQuant / 8 }
 }
 
@@ -94,5 +105,25 @@ enum BlockScan {
         var two = four.lowHalf
         two.replace(with: four.highHalf, where: four.highHalf .> two)
         return two[1] > two[0] ? two[1] : two[0]
+    }
+}
+
+extension BlockLayout {
+    /// Calls `body` for each block of `n` values of `src` with the bytes it is encoded into.
+    @inline(__always)
+    func encode(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize n: Int,
+                _ body: (_ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer) -> Void) {
+        guard let source = src.baseAddress, let out = dst.baseAddress else { return }
+        let bytes = blockBytes(n)
+        for b in 0..<src.count / n { body(source + b * n, out + b * bytes) }
+    }
+
+    /// Calls `body` for each block of `src` with the `n` values it decodes into.
+    @inline(__always)
+    func decode(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize n: Int,
+                _ body: (_ block: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) -> Void) {
+        guard let source = src.baseAddress, let out = dst.baseAddress else { return }
+        let bytes = blockBytes(n)
+        for b in 0..<dst.count / n { body(source + b * bytes, out + b * n) }
     }
 }

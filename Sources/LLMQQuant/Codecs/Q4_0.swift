@@ -15,7 +15,7 @@ public struct Q4_0Codec: BlockCodec {
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
     /// | 2 | n/2 | byte j = q[j] \| q[j + n/2] << 4 |
-    public static let layout = BlockLayout(scaleOffset: 0, minOffset: nil, quantsOffset: 2, bitsPerQuant: 4)
+    @inlinable public static var layout: BlockLayout { BlockLayout(scaleOffset: 0, minOffset: nil, quantsOffset: 2, bitsPerQuant: 4) }
 
     public init() {}
 
@@ -25,10 +25,8 @@ public struct Q4_0Codec: BlockCodec {
 
     public func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize n: Int,
                          importance: UnsafeBufferPointer<Float>?) {
-        let layout = Self.layout, blockBytes = layout.blockBytes(n), half = n / 2
-        guard let source = src.baseAddress, let out = dst.baseAddress else { return }
-        for b in 0..<src.count / n {
-            let x = source + b * n, block = out + b * blockBytes
+        let layout = Self.layout, half = n / 2
+        layout.encode(src, into: dst, blockSize: n) { x, block in
             // The first element of largest magnitude: one vector pass for the magnitude, then a
             // short scan for the element (its sign).
             let amax = BlockScan.absMax(x, n)
@@ -38,19 +36,13 @@ public struct Q4_0Codec: BlockCodec {
             let id = reciprocal(d)
             Half.store(d, block, layout.scaleOffset)
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
-            for j in 0..<half {
-                let lo = nibble(x[j] * id + 8.5)
-                let hi = nibble(x[j + half] * id + 8.5)
-                q[j] = lo | hi << 4
-            }
+            for j in 0..<half { q[j] = nibble(x[j] * id + 8.5) | nibble(x[j + half] * id + 8.5) << 4 }
         }
     }
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize n: Int) {
-        let layout = Self.layout, blockBytes = layout.blockBytes(n), half = n / 2
-        guard let source = src.baseAddress, let out = dst.baseAddress else { return }
-        for b in 0..<dst.count / n {
-            let block = source + b * blockBytes, y = out + b * n
+        let layout = Self.layout, half = n / 2
+        layout.decode(src, into: dst, blockSize: n) { block, y in
             let d = Half.load(block, layout.scaleOffset)
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
             for j in 0..<half {

@@ -14,8 +14,8 @@ public struct Q4_1Codec: BlockCodec {
     /// | 0 | 2 | d, fp16 |
     /// | 2 | 2 | m, fp16 |
     /// | 4 | n/2 | byte j = q[j] \| q[j + n/2] << 4 |
-    public static let layout = BlockLayout(scaleOffset: 0, minOffset: minOffset, quantsOffset: 4, bitsPerQuant: 4)
-    private static let minOffset = 2
+    @inlinable public static var layout: BlockLayout { BlockLayout(scaleOffset: 0, minOffset: minOffset, quantsOffset: 4, bitsPerQuant: 4) }
+    @inlinable public static var minOffset: Int { 2 }
 
     public init() {}
 
@@ -25,32 +25,22 @@ public struct Q4_1Codec: BlockCodec {
 
     public func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize n: Int,
                          importance: UnsafeBufferPointer<Float>?) {
-        let layout = Self.layout, blockBytes = layout.blockBytes(n), half = n / 2
-        let minOffset = Self.minOffset
-        guard let source = src.baseAddress, let out = dst.baseAddress else { return }
-        for b in 0..<src.count / n {
-            let x = source + b * n, block = out + b * blockBytes
+        let layout = Self.layout, half = n / 2
+        layout.encode(src, into: dst, blockSize: n) { x, block in
             let (lowest, highest) = BlockScan.extremes(x, n)
             let d = (highest - lowest) / 15
             let id = reciprocal(d)
             Half.store(d, block, layout.scaleOffset)
-            Half.store(lowest, block, minOffset)
+            Half.store(lowest, block, Self.minOffset)
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
-            for j in 0..<half {
-                let lo = nibble((x[j] - lowest) * id + 0.5)
-                let hi = nibble((x[j + half] - lowest) * id + 0.5)
-                q[j] = lo | hi << 4
-            }
+            for j in 0..<half { q[j] = nibble((x[j] - lowest) * id + 0.5) | nibble((x[j + half] - lowest) * id + 0.5) << 4 }
         }
     }
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize n: Int) {
-        let layout = Self.layout, blockBytes = layout.blockBytes(n), half = n / 2
-        let minOffset = Self.minOffset
-        guard let source = src.baseAddress, let out = dst.baseAddress else { return }
-        for b in 0..<dst.count / n {
-            let block = source + b * blockBytes, y = out + b * n
-            let d = Half.load(block, layout.scaleOffset), m = Half.load(block, minOffset)
+        let layout = Self.layout, half = n / 2
+        layout.decode(src, into: dst, blockSize: n) { block, y in
+            let d = Half.load(block, layout.scaleOffset), m = Half.load(block, Self.minOffset)
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
             for j in 0..<half {
                 y[j] = d * Float(q[j] & 0x0F) + m

@@ -12,7 +12,7 @@ public struct Q8_0Codec: BlockCodec {
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
     /// | 2 | n | q[0..<n], int8 |
-    public static let layout = BlockLayout(scaleOffset: 0, minOffset: nil, quantsOffset: 2, bitsPerQuant: 8)
+    @inlinable public static var layout: BlockLayout { BlockLayout(scaleOffset: 0, minOffset: nil, quantsOffset: 2, bitsPerQuant: 8) }
 
     public init() {}
 
@@ -22,10 +22,8 @@ public struct Q8_0Codec: BlockCodec {
 
     public func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize n: Int,
                          importance: UnsafeBufferPointer<Float>?) {
-        let layout = Self.layout, blockBytes = layout.blockBytes(n)
-        guard let source = src.baseAddress, let out = dst.baseAddress else { return }
-        for b in 0..<src.count / n {
-            let x = source + b * n, block = out + b * blockBytes
+        let layout = Self.layout
+        layout.encode(src, into: dst, blockSize: n) { x, block in
             let d = BlockScan.absMax(x, n) / 127
             let id = reciprocal(d)
             Half.store(d, block, layout.scaleOffset)
@@ -35,10 +33,8 @@ public struct Q8_0Codec: BlockCodec {
     }
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize n: Int) {
-        let layout = Self.layout, blockBytes = layout.blockBytes(n)
-        guard let source = src.baseAddress, let out = dst.baseAddress else { return }
-        for b in 0..<dst.count / n {
-            let block = source + b * blockBytes, y = out + b * n
+        let layout = Self.layout
+        layout.decode(src, into: dst, blockSize: n) { block, y in
             let d = Half.load(block, layout.scaleOffset)
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: Int8.self)
             for i in 0..<n { y[i] = Float(q[i]) * d }
