@@ -7,6 +7,7 @@ public enum ModelFile {
     public enum Kind: String, CaseIterable, Sendable {
         case llama2c
         case llmq
+        case gguf
         /// A safetensors file, shard index or Hugging Face model directory.
         case safetensors
     }
@@ -19,6 +20,7 @@ public enum ModelFile {
         let head = file.bytes
         if ContainerLayout.isContainer(head) || ContainerLayout.isDamagedContainer(head) { return .llmq }
         if Llama2CReader.isVersioned(head) { return .llama2c }
+        if GGUF.isGGUF(head) { return .gguf }
         if SafetensorsReader.looksLikeSafetensors(head) { return .safetensors }
         // Legacy llama2.c files have no magic; their reader checks the header against the file length.
         return .llama2c
@@ -28,6 +30,7 @@ public enum ModelFile {
         switch try detect(path) {
         case .llama2c: try Llama2CReader.read(path: path)
         case .llmq: try LLMQContainerReader.read(path: path)
+        case .gguf: try GGUFReader.read(path: path)
         case .safetensors: try SafetensorsReader.read(path: path)
         }
     }
@@ -68,7 +71,7 @@ public enum ModelFile {
         switch kind {
         case .llmq:
             return ContainerCheck.run(path: path)
-        case .llama2c, .safetensors:
+        case .llama2c, .safetensors, .gguf:
             do {
                 let model = try open(path)
                 return IntegrityReport(path: path, format: model.format.description,

@@ -47,7 +47,7 @@ struct ConversionArguments: ParsableArguments {
     @Argument(help: "Input model (any format llmq reads).")
     var input: String
 
-    @Argument(help: "Output file; its extension picks the format: .bin llama2.c, .llmq/.q4/.q8 llmq container.")
+    @Argument(help: "Output file; its extension picks the format: .bin llama2.c, .llmq/.q4/.q8 llmq container, .gguf, .safetensors.")
     var output: String
 
     @OptionGroup var out: OutputOptions

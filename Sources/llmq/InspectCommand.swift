@@ -10,7 +10,7 @@ struct InspectCommand: ParsableCommand {
         discussion: "With --check, verify the file's integrity instead (every checksum, the layout, zero padding) without running it; exit code 2 names every bad place."
     )
 
-    @Argument(help: "Model file (llama2.c .bin, llmq container, .safetensors) or Hugging Face model directory.")
+    @Argument(help: "Model file (llama2.c .bin, llmq container, GGUF, .safetensors) or Hugging Face model directory.")
     var file: String
 
     @Flag(help: "Print a machine-readable JSON report.")
@@ -35,7 +35,7 @@ struct InspectCommand: ParsableCommand {
             try Terminal.json(InspectJSON(report: report, container: container.map(ContainerJSON.init)))
         } else {
             print(render(report))
-            if let container { print(RecipeTable.render(container)) }
+            if let container { print(RecipeTable.render(container.metadata.quantization, tensors: container.model.tensors)) }
         }
     }
 

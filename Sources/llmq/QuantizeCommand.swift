@@ -7,7 +7,7 @@ import LLMQQuant
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantize",
-        abstract: "Quantize a model's weight matrices to int8/int4 blocks and write a self-contained container.",
+        abstract: "Quantize a model's weight matrices to int8/int4 blocks and write a self-contained file (an llmq container, or GGUF).",
         discussion: """
             The type defaults from OUT's extension (.q8 → q8_0, .q4 → q4_0). Norms stay f32; the classifier gets q8_0 under \
             a 4-bit type; a matrix whose rows are not whole blocks falls back to a smaller group, else f16 — each decision \
@@ -53,7 +53,7 @@ struct QuantizeCommand: ParsableCommand {
         }
         let format = try ModelFile.outputFormat(for: files.output, explicit: nil)
         guard format != .llama2c else {
-            throw LLMQError(.usage, "llama2.c checkpoints hold only fp32 or their own int8 groups (use convert --l2c-version 2); quantize to .q4, .q8 or .llmq",
+            throw LLMQError(.usage, "llama2.c checkpoints hold only fp32 or their own int8 groups (use convert --l2c-version 2); quantize to .q4, .q8, .llmq or .gguf",
                             file: files.output)
         }
         let recipe = try QuantizationRecipe(type: typeName, group: group, rules: tensorTypes)
@@ -64,14 +64,17 @@ struct QuantizeCommand: ParsableCommand {
         var parameters = ["type": recipe.base.description]
         if !tensorTypes.isEmpty { parameters["tensor_type"] = tensorTypes.joined(separator: " ") }
         if let threads { parameters["threads"] = String(threads) }
+        let record = { @Sendable in ContainerMetadata.Quantization(plan: plan, stats: stats) }
         let seconds = try files.write(view, source: source, command: "quantize", parameters: parameters, format: format,
-                                      threads: threads) { ContainerMetadata.Quantization(plan: plan, stats: stats) }
-        let written = try LLMQContainerReader.open(path: files.output)
-        let summary = QuantizeSummary(input: source, output: written, seconds: seconds)
+                                      threads: threads, quantization: record)
+        // The summary comes from the file as written (a container or any other format).
+        let written = try ModelFile.open(files.output)
+        let quantization = record()
+        let summary = QuantizeSummary(input: source, output: written, quantization: quantization, seconds: seconds)
         if json {
             try Terminal.json(summary)
         } else {
-            print(RecipeTable.render(written))
+            print(RecipeTable.render(quantization, tensors: written.tensors))
             print(summary.totalsLine)
         }
     }
@@ -107,19 +110,19 @@ struct QuantizeSummary: Encodable {
     var tensors: [Row]
     var totals: Totals
 
-    init(input: Model, output: ContainerFile, seconds: Double) {
+    init(input: Model, output: Model, quantization: ContainerMetadata.Quantization, seconds: Double) {
         self.input = input.path
-        self.output = output.model.path
-        recipe = output.metadata.quantization?.recipe
-        let records = Dictionary((output.metadata.quantization?.tensors ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        tensors = output.entries.map { e in
-            let r = records[e.name]
-            return Row(name: e.name, shape: e.shape, from: r?.sourceDType ?? e.dtype.description, to: e.dtype.description,
-                       bytes: e.rawLength, storedBytes: e.storedLength, rmse: r?.rmse, snrDB: r?.snrDB, reason: r?.reason)
+        self.output = output.path
+        recipe = quantization.recipe
+        let records = Dictionary(quantization.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        tensors = output.tensors.map { t in
+            let r = records[t.name]
+            return Row(name: t.name, shape: t.shape, from: r?.sourceDType ?? t.dtype.description, to: t.dtype.description,
+                       bytes: t.byteCount, storedBytes: t.storedByteCount, rmse: r?.rmse, snrDB: r?.snrDB, reason: r?.reason)
         }
-        let parameters = output.model.parameterCount
-        let stored = output.entries.reduce(0) { $0 + $1.storedLength }
-        totals = Totals(inputBytes: input.totalFileBytes, outputBytes: output.model.totalFileBytes, parameters: parameters,
+        let parameters = output.parameterCount
+        let stored = output.tensors.reduce(0) { $0 + $1.storedByteCount }
+        totals = Totals(inputBytes: input.totalFileBytes, outputBytes: output.totalFileBytes, parameters: parameters,
                         bitsPerWeight: parameters > 0 ? Double(stored * 8) / Double(parameters) : 0, seconds: seconds,
                         megabytesPerSecond: Double(input.totalFileBytes) / 1e6 / max(seconds, 1e-9))
     }

@@ -123,6 +123,19 @@ struct QuantizeCLITests {
         }
     }
 
+    @Test("quantize and convert also write GGUF and safetensors, chosen by the extension")
+    func otherFormats() throws {
+        let gguf = try quantize("m.gguf", "--type", "q8_0")
+        #expect(gguf.tensors["blk.0.attn_q.weight"]?["to"] as? String == "q8_0")
+        let run = try Fixtures.llmq("run", gguf.path, "-t", "0", "-n", "256")
+        #expect(run.status == 0, "\(run.stderr)")
+        let fp32 = try String(contentsOfFile: Self.golden, encoding: .utf8)
+        #expect(Self.twoSentences(run.stdout) == Self.twoSentences(fp32))
+        let st = try Fixtures.scratch() + "/m.safetensors"
+        #expect(try Fixtures.llmq("convert", Fixtures.stories260K, st, "-z", Fixtures.tok512).status == 0)
+        #expect(try Fixtures.llmq("run", st, "-t", "0", "-n", "256").stdout == fp32)
+    }
+
     @Test("the text summary lists every tensor, fallbacks with reasons, and the totals")
     func textSummary() throws {
         let out = try Fixtures.scratch() + "/m.q4"

@@ -178,7 +178,9 @@ struct ContainerTests {
         #expect(ModelFile.OutputFormat(path: "b.q8") == .llmq)
         #expect(ModelFile.OutputFormat(path: "b.LLMQ") == .llmq)
         #expect(ModelFile.OutputFormat(path: "b.bin") == .llama2c)
-        #expect(ModelFile.OutputFormat(path: "b.gguf") == nil)
+        #expect(ModelFile.OutputFormat(path: "b.gguf") == .gguf)
+        #expect(ModelFile.OutputFormat(path: "b.safetensors") == .safetensors)
+        #expect(ModelFile.OutputFormat(path: "b.txt") == nil)
         #expect(ModelFile.OutputFormat(path: "q4") == nil)
     }
 }
