@@ -29,6 +29,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         guard data.tokenTypes.isEmpty || data.tokenTypes.count == data.count else {
             throw LLMQError(.invalid, "tokenizer has \(data.count) pieces but \(data.tokenTypes.count) token types")
         }
+        try data.checkSpecialTokens()
         preTokenizer = pre
         vocabSize = data.count
         bosID = data.bosID

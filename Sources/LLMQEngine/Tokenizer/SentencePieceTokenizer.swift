@@ -15,14 +15,17 @@ public struct SentencePieceTokenizer: Tokenizer {
     private let pieces: [[UInt8]]
     private let scores: [Float]
     private let ids: [[UInt8]: Int]
-    private let byteTokens: [Int]   // byte value → `<0xNN>` token id (or -1)
+    /// byte value → the token a byte missing from the vocabulary becomes (or -1: dropped).
+    private let byteTokens: [Int]
     private let spaceID: Int?
 
     public init(_ data: TokenizerData) throws {
         guard data.pieces.count == data.scores.count else {
             throw LLMQError(.invalid, "tokenizer has \(data.pieces.count) pieces but \(data.scores.count) scores")
         }
-        vocabSize = data.pieces.count
+        try data.checkSpecialTokens()
+        let count = data.pieces.count
+        vocabSize = count
         bosID = data.bosID
         eosID = data.eosID
         addBOS = data.addBOS
@@ -32,9 +35,12 @@ public struct SentencePieceTokenizer: Tokenizer {
         var ids: [[UInt8]: Int] = [:]
         for (i, p) in pieces.enumerated() where ids[p] == nil { ids[p] = i }
         self.ids = ids
+        // Its `<0xNN>` piece; else run.c's `byte + 3` (where llama2.c vocabularies keep those pieces)
+        // when the vocabulary is that large; else the unknown token, as llama.cpp falls back.
+        let unknown = data.unknownID.flatMap { (0..<count).contains($0) ? $0 : nil } ?? -1
         byteTokens = (0..<256).map { b in
             let hex = String(b, radix: 16, uppercase: true)
-            return ids[Array("<0x\(hex.count == 1 ? "0" + hex : hex)>".utf8)] ?? -1
+            return ids[Array("<0x\(hex.count == 1 ? "0" + hex : hex)>".utf8)] ?? (b + 3 < count ? b + 3 : unknown)
         }
         spaceID = ids[[0x20]]
     }
@@ -72,7 +78,7 @@ public struct SentencePieceTokenizer: Tokenizer {
             if let id = ids[char] {
                 symbols.append(id)
             } else {
-                for b in char { symbols.append(byteTokens[Int(b)] >= 0 ? byteTokens[Int(b)] : Int(b) + 3) }
+                for b in char where byteTokens[Int(b)] >= 0 { symbols.append(byteTokens[Int(b)]) }
             }
             start = end
         }

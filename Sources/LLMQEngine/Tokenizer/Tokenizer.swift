@@ -22,3 +22,13 @@ public enum Tokenizers {
         }
     }
 }
+
+extension TokenizerData {
+    /// Encoding emits BOS and EOS and the forward pass indexes the embedding with them, so a
+    /// vocabulary whose special ids are not its tokens is refused before it is used.
+    func checkSpecialTokens() throws {
+        guard (0..<count).contains(bosID), (0..<count).contains(eosID) else {
+            throw LLMQError(.invalid, "tokenizer BOS \(bosID) or EOS \(eosID) is not one of its \(count) tokens")
+        }
+    }
+}
