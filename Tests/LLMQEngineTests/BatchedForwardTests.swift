@@ -45,23 +45,11 @@ struct BatchedForwardTests {
         }.max()!
     }
 
-    /// The same model with every matrix stored as fp16 (its kernel path), norms left fp32.
-    static func f16View(_ model: Model) throws -> Model {
-        let tensors = model.tensors.map { t -> Tensor in
-            guard t.shape.count == 2 else { return t }
-            return Tensor(name: t.name, shape: t.shape, dtype: .f16, offset: 0, storedByteCount: 0, encoding: "f16 view") { _ in
-                try Dequantize.tensor(model, t).map { Float16($0) }.withUnsafeBytes { Array($0) }
-            }
-        }
-        return try Model(format: FileFormat(name: "f16 view"), files: [MappedFile(emptyNamed: "<f16 view>")], config: model.config,
-                         tensors: tensors, tokenizer: model.tokenizer)
-    }
-
     @Test("uneven blocks from position 0 reproduce every position's logits",
           arguments: [("mha", mha), ("gqa", gqa)], ["f32", "f16"])
     func unevenBlocks(shape: (String, ModelConfig), dtype: String) throws {
         var model = try SyntheticModel.make(config: shape.1, seed: 11)
-        if dtype == "f16" { model = try Self.f16View(model) }
+        if dtype == "f16" { model = try ModelViews.f16Matrices(model) }
         let tokens = Self.tokens(90, vocab: shape.1.vocabSize)
         let weights = try TransformerWeights(model: model)
         let reference = Self.sequential(Transformer(weights: weights), tokens)

@@ -1,0 +1,58 @@
+import LLMQCore
+import LLMQEngine
+
+/// Runs a transformer over the chunks of an evaluation plan, a block of positions per forward pass,
+/// and hands each block's logits to the caller while they are valid.
+public struct ChunkRunner {
+    public let transformer: Transformer
+    /// Positions per forward pass; 1 decodes token by token with `forward(token:pos:)`.
+    public let batchSize: Int
+
+    /// - Parameter batchSize: nil or 0 runs the whole chunk in one pass.
+    public init(_ transformer: Transformer, plan: EvaluationPlan, batchSize: Int? = nil) throws {
+        guard plan.contextLength <= transformer.contextLength else {
+            throw LLMQError(.usage, "context length \(plan.contextLength) exceeds the model's \(transformer.contextLength)")
+        }
+        if let batchSize, batchSize < 0 { throw LLMQError(.usage, "batch size \(batchSize) must be ≥ 0") }
+        self.transformer = transformer
+        let size = batchSize ?? 0
+        self.batchSize = size == 0 ? plan.evaluatedPerChunk : min(size, plan.evaluatedPerChunk)
+    }
+
+    public var pool: ThreadPool { transformer.matvec.pool }
+    public var vocabSize: Int { transformer.config.vocabSize }
+
+    /// Consecutive positions run in one forward pass; only scored blocks produce logits.
+    public struct Block: Sendable, Equatable {
+        public let positions: Range<Int>
+        public let isScored: Bool
+    }
+
+    /// The blocks one chunk runs in, in order: the unscored prefix, then the scored positions, each
+    /// cut into passes of at most `batchSize` positions.
+    public func blocks(_ plan: EvaluationPlan) -> [Block] {
+        func cut(_ range: Range<Int>, scored: Bool) -> [Block] {
+            stride(from: range.lowerBound, to: range.upperBound, by: batchSize).map {
+                Block(positions: $0..<min($0 + batchSize, range.upperBound), isScored: scored)
+            }
+        }
+        return cut(0..<plan.firstScored, scored: false) + cut(plan.firstScored..<plan.evaluatedPerChunk, scored: true)
+    }
+
+    /// Runs `block` of `chunk` (the blocks before it must have run, in order) and returns its logits
+    /// (positions × vocab) when it is scored, an empty buffer otherwise.
+    @discardableResult
+    public func run(_ chunk: [Int], _ block: Block) -> UnsafeBufferPointer<Float> {
+        let range = block.positions
+        if batchSize == 1 {
+            return UnsafeBufferPointer(transformer.forward(token: chunk[range.lowerBound], pos: range.lowerBound))
+        }
+        return UnsafeBufferPointer(transformer.forward(tokens: chunk[range], startPos: range.lowerBound, computeLogits: block.isScored))
+    }
+}
+
+/// Wall-clock seconds since an instant.
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}

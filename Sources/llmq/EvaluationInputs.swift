@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import LLMQCore
+import LLMQEngine
+import LLMQFormats
+
+/// Options `perplexity` and `verify` share: the text, its tokenizer, how it is cut, the threads.
+struct EvaluationOptions: ParsableArguments {
+    @Option(help: "Text file to score (UTF-8).")
+    var text: String?
+
+    @Option(name: .short, help: "Tokenizer (llama2.c tokenizer.bin) for a model file that carries none; default: tokenizer.bin beside the model.")
+    var z: String?
+
+    @Option(help: "Tokens per chunk (default: the model's context length).")
+    var ctx: Int?
+
+    @Option(help: "Score at most this many chunks (default: all the text holds).")
+    var chunks: Int?
+
+    @Option(help: "Positions per forward pass (default 0: a whole chunk at once; 1: token by token).")
+    var batch: Int = 0
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let ctx, ctx < 4 { throw ValidationError("--ctx must be ≥ 4") }
+        if let chunks, chunks < 1 { throw ValidationError("--chunks must be ≥ 1") }
+        guard batch >= 0 else { throw ValidationError("--batch must be ≥ 0") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
+    }
+
+    /// Opens a model with a tokenizer: the file's own, else -z, else tokenizer.bin beside it.
+    func open(_ path: String) throws -> (model: Model, tokenizer: any Tokenizer) {
+        let model = try ModelFile.open(path)
+        if model.tokenizer == nil {
+            let beside = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("tokenizer.bin").path
+            guard let tokenizerPath = z ?? (FileManager.default.fileExists(atPath: beside) ? beside : nil) else {
+                throw LLMQError(.usage, "has no tokenizer; pass one with -z", file: path)
+            }
+            model.tokenizer = try Llama2CTokenizerFile.read(path: tokenizerPath, expectedCount: model.config.vocabSize)
+        }
+        return (model, try Tokenizers.make(model.tokenizer!))
+    }
+
+    /// The text file's tokens, BOS first (invalid UTF-8 is replaced, as a text editor would show it).
+    func tokens(_ tokenizer: any Tokenizer) throws -> [Int] {
+        guard let text else { throw LLMQError(.usage, "--text FILE is required") }
+        guard let data = FileManager.default.contents(atPath: text) else {
+            throw LLMQError(.io, "cannot read the text file", file: text)
+        }
+        return tokenizer.encode(String(decoding: data, as: UTF8.self), bos: true, eos: false)
+    }
+
+    var pool: ThreadPool { ThreadPool(threads: threads) }
+}
