@@ -67,18 +67,21 @@ enum TokenComparison {
     /// outcome on each side. By the log-sum inequality this never exceeds the exact value; the gap
     /// is the divergence within the tail, which carries at most the saved tail mass.
     static func summarized(reference: ReferenceSummary, candidate: LogitRow, target: Int) -> TokenSample {
+        // The candidate's log-probabilities are rounded to float32 as the stored ones were, so a
+        // candidate equal to the reference gives exactly 0.
+        func candidateLogProb(_ id: Int) -> Double { Double(Float(candidate.logProb(id))) }
         let candTop = candidate.top(overlapWidth)
         var kld = 0.0
         for (id, lp) in zip(reference.ids, reference.logProbs) {
             let p = Double(lp)
-            kld += exp(p) * (p - candidate.logProb(id))
+            kld += exp(p) * (p - candidateLogProb(id))
         }
         if reference.tailLogProb > -.infinity {
             let pTail = Double(reference.tailLogProb)
-            let qTail = candidate.logSumExp(excludingSorted: reference.ids.sorted()) - candidate.logSumExp
+            let qTail = Double(Float(candidate.logSumExp(excludingSorted: reference.ids.sorted()) - candidate.logSumExp))
             kld += exp(pTail) * (pTail - qTail)
         }
-        let refLP = Double(reference.targetLogProb), candLP = candidate.logProb(target)
+        let refLP = Double(reference.targetLogProb), candLP = candidateLogProb(target)
         let refTop = Array(reference.ids.prefix(overlapWidth))
         return TokenSample(referenceNLL: -refLP, candidateNLL: -candLP, kld: kld,
                            sameTop: refTop.first == candTop.first, topOverlap: overlap(refTop, candTop),

@@ -13,6 +13,8 @@ struct BatchedForwardTests {
     /// Odd sizes on purpose: a 10-wide head, 70-wide hidden and 301 rows exercise every kernel tail.
     static let mha = ModelConfig(dim: 40, hiddenDim: 70, layerCount: 2, headCount: 4, kvHeadCount: 4, vocabSize: 301, contextLength: 96)
     static let gqa = ModelConfig(dim: 64, hiddenDim: 96, layerCount: 2, headCount: 8, kvHeadCount: 2, vocabSize: 300, contextLength: 96)
+    /// 16-wide heads: the 8-query attention kernel walks two column blocks.
+    static let gqa16 = ModelConfig(dim: 64, hiddenDim: 96, layerCount: 2, headCount: 4, kvHeadCount: 2, vocabSize: 300, contextLength: 96)
 
     /// Deterministic tokens that cover the vocabulary.
     static func tokens(_ count: Int, vocab: Int) -> [Int] {
@@ -46,7 +48,7 @@ struct BatchedForwardTests {
     }
 
     @Test("uneven blocks from position 0 reproduce every position's logits",
-          arguments: [("mha", mha), ("gqa", gqa)], ["f32", "f16"])
+          arguments: [("mha", mha), ("gqa", gqa), ("gqa16", gqa16)], ["f32", "f16"])
     func unevenBlocks(shape: (String, ModelConfig), dtype: String) throws {
         var model = try SyntheticModel.make(config: shape.1, seed: 11)
         if dtype == "f16" { model = try ModelViews.f16Matrices(model) }

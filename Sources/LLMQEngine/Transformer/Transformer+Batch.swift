@@ -60,26 +60,34 @@ extension Transformer {
     }
 
     /// Causal attention for every (position, head) of the block: position `startPos + i` attends to
-    /// cached positions 0...startPos + i. Work items are dealt round-robin to one task per thread,
-    /// which balances the growing cost of later positions; each task owns one row of scores.
+    /// cached positions 0...startPos + i. Work items — 8 positions of one head when the head size
+    /// allows `BlockAttention`, else one position of one head — are dealt round-robin to one task
+    /// per thread, which balances the growing cost of later positions; each task owns its scratch.
     private func batchedAttention(layer l: Int, startPos: Int, count n: Int, out: UnsafeMutablePointer<Float>) {
         let c = config, b = batch
         let heads = c.headCount, headDim = c.headDim, qDim = heads * headDim
         let groupSize = heads / c.kvHeadCount
         let cache = KVCacheLayer(transformer: self, layer: l)
-        let items = n * heads
+        let blockWidth = headDim % 8 == 0 ? 8 : 1
+        let blocks = (n + blockWidth - 1) / blockWidth
+        let items = blocks * heads
         // Multiply-adds of the whole block; below ~64K a hand-off costs more than it saves.
         let work = heads * headDim * (n * startPos + n * (n + 1) / 2)
         let tasks = work < 65536 ? 1 : min(b.scratchRows, items)
         let q = b.q
         matvec.pool.parallelFor(tasks, grain: 1) { taskRange in
             for task in taskRange {
-                let scratch = b.scratch + task * contextLength
+                let scratch = b.scratch + task * b.scratchPerTask
                 var item = task
                 while item < items {
-                    let i = item / heads, h = item % heads
-                    cache.attend(query: q + i * qDim + h * headDim, kvHead: h / groupSize, positions: startPos + i + 1,
-                                 scratch: scratch, out: out + i * qDim + h * headDim)
+                    let i = (item / heads) * blockWidth, h = item % heads
+                    let offset = i * qDim + h * headDim
+                    if blockWidth == 8 {
+                        BlockAttention.attend(cache, kvHead: h / groupSize, queries: q + offset, out: out + offset, stride: qDim,
+                                              firstPos: startPos + i, count: min(8, n - i), scratch: scratch)
+                    } else {
+                        cache.attend(query: q + offset, kvHead: h / groupSize, positions: startPos + i + 1, scratch: scratch, out: out + offset)
+                    }
                     item += tasks
                 }
             }
@@ -92,9 +100,10 @@ extension Transformer {
 final class BatchState {
     let config: ModelConfig
     let contextLength: Int
-    /// Rows of attention scores, one per parallel task.
+    /// Attention scratch, one slice per parallel task.
     let scratchRows: Int
-    let scratch: UnsafeMutablePointer<Float>        // (task, context)
+    let scratchPerTask: Int
+    let scratch: UnsafeMutablePointer<Float>        // (task, scratchPerTask)
     private(set) var capacity = 0
     private var storage: UnsafeMutablePointer<Float>
     private(set) var x, xb, xb2, q: UnsafeMutablePointer<Float>   // (row, dim)
@@ -105,7 +114,8 @@ final class BatchState {
         self.config = config
         self.contextLength = contextLength
         scratchRows = max(1, threads)
-        scratch = .allocate(capacity: scratchRows * contextLength)
+        scratchPerTask = BlockAttention.scratchFloats(contextLength: contextLength, headDim: config.headDim)
+        scratch = .allocate(capacity: scratchRows * scratchPerTask)
         storage = .allocate(capacity: 1)
         (x, xb, xb2, q, hb, hb2, logits) = (storage, storage, storage, storage, storage, storage, storage)
     }
