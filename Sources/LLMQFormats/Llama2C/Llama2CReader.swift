@@ -52,6 +52,7 @@ public enum Llama2CReader {
         do { try config.validate() } catch let e as LLMQError { throw LLMQError(.invalid, "header: " + e.message) }
 
         var offset = version == 0 ? Llama2CLayout.legacyHeaderBytes : Llama2CLayout.headerBytes
+        try checkSize(config, version: version, groupSize: groupSize, headerBytes: offset, fileBytes: file.count)
         var tensors: [Tensor] = []
         var expectedWithTables: Int?
         var regions = [Region(name: "header", offset: 0, length: offset)]
@@ -92,5 +93,33 @@ public enum Llama2CReader {
         let detail = ["legacy raw fp32", "fp32 export", "Q8_0 export, group \(groupSize)"][version]
         return try Model(format: FileFormat(name: "llama2c", version: version, detail: detail), files: [file], config: config,
                          tensors: tensors, regions: regions)
+    }
+
+    /// The file length the header implies, computed from per-kind sizes before any per-layer list is
+    /// built: a header claiming 2^24 layers must fail here, not after allocating 150 million names.
+    private static func checkSize(_ c: ModelConfig, version: Int, groupSize: Int, headerBytes: Int, fileBytes: Int) throws {
+        func bytes(_ shape: [Int], norm: Bool) throws -> Int {
+            let dtype = version == 2 && !norm ? DType(.q8_l2c, blockSize: groupSize) : .f32
+            guard let n = dtype.byteCount(shape: shape) else {
+                throw LLMQError(.invalid, "header: a \(shape) tensor does not fit \(dtype) (group size \(groupSize))")
+            }
+            return n
+        }
+        var perLayer = 0
+        for t in CanonicalName.LayerTensor.allCases {
+            perLayer = try Checked.add(perLayer, try bytes(t.shape(c), norm: t.isNorm), what: "layer size")
+        }
+        let matrix = try bytes([c.vocabSize, c.dim], norm: false)
+        var total = try Checked.add(headerBytes, try Checked.mul(perLayer, c.layerCount, what: "layer sizes"), what: "file size")
+        total = try Checked.add(total, try Checked.add(matrix, try bytes([c.dim], norm: true), what: "file size"), what: "file size")
+        if !c.sharedClassifier { total = try Checked.add(total, matrix, what: "file size") }
+        guard total <= fileBytes else {
+            var needs = "\(total) bytes"
+            if version == 0 {
+                let tables = try Checked.mul(Llama2CLayout.ropeTableFloats(c), 2 * 4, what: "RoPE tables")
+                needs = "\(try Checked.add(total, tables, what: "file size")) bytes (\(total) without the RoPE tables)"
+            }
+            throw LLMQError(.truncated, "is too short: this header (dim \(c.dim), hidden \(c.hiddenDim), \(c.layerCount) layers, vocab \(c.vocabSize)) needs \(needs), the file has \(fileBytes)")
+        }
     }
 }
