@@ -19,6 +19,14 @@ public struct ChunkRunner {
         self.batchSize = size == 0 ? plan.evaluatedPerChunk : min(size, plan.evaluatedPerChunk)
     }
 
+    /// A runner for `model` on its own kernels or, with `simulate`, on fp32 weights dequantized
+    /// from it (what `--simulate` compares against).
+    public init(model: Model, plan: EvaluationPlan, batchSize: Int? = nil, simulate: Bool = false,
+                pool: ThreadPool = ThreadPool()) throws {
+        let weights = try TransformerWeights(model: model, native: { simulate ? $0 == .f32 : MatVec.supports($0) })
+        try self.init(Transformer(weights: weights, contextLength: plan.contextLength, pool: pool), plan: plan, batchSize: batchSize)
+    }
+
     public var pool: ThreadPool { transformer.matvec.pool }
     public var vocabSize: Int { transformer.config.vocabSize }
 
@@ -53,6 +61,5 @@ public struct ChunkRunner {
 
 /// Wall-clock seconds since an instant.
 func seconds(since start: ContinuousClock.Instant) -> Double {
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    (ContinuousClock.now - start) / .seconds(1)
 }

@@ -18,8 +18,8 @@ struct LogitRow {
 
     func logProb(_ token: Int) -> Double { Double(values[token]) - logSumExp }
 
-    /// log Σ exp(logit) over all tokens but `excluded` (ascending ids), relative to nothing: −∞ when
-    /// every token is excluded.
+    /// log Σ exp(logit) over every token but `excluded` (ascending ids); −∞ when all are excluded.
+    /// Subtracting `logSumExp` gives the log of their probability mass without cancellation.
     func logSumExp(excludingSorted excluded: [Int]) -> Double {
         LogitRow.logSumExp(values, count, excludingSorted: excluded)
     }

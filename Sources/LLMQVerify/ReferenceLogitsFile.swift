@@ -1,5 +1,6 @@
 import Foundation
 import LLMQCore
+import LLMQEngine
 
 /// A reference model's output saved for later comparisons (`formats/reference-logits.md`): the
 /// evaluation settings, the token ids, and per scored position the target's log-probability, the
@@ -27,20 +28,23 @@ public struct SavedReference: Sendable {
         public var modelFormat: String
         public var text: String?
 
-        public init(plan: EvaluationPlan, vocabSize: Int, maxKept: Int, tailMass: Double, tokenizer: String, model: String,
-                    modelFormat: String, text: String?) {
+        /// - Parameters:
+        ///   - model: the reference model (its path and format are recorded).
+        ///   - maxKept: capped at the vocabulary size.
+        public init(plan: EvaluationPlan, model: Model, tokenizer: any Tokenizer, text: String?,
+                    maxKept: Int = Verification.defaultMaxKept, tailMass: Double = Verification.defaultTailMass) {
             contextLength = plan.contextLength
             chunkCount = plan.chunkCount
             scoreAll = plan.scoreAll
             bosID = plan.bosID
-            self.vocabSize = vocabSize
-            self.maxKept = maxKept
+            vocabSize = model.config.vocabSize
+            self.maxKept = min(maxKept, vocabSize)
             self.tailMass = tailMass
             tokenCount = plan.chunkCount * plan.contextLength
             scoredCount = plan.scoredTotal
-            self.tokenizer = tokenizer
-            self.model = model
-            self.modelFormat = modelFormat
+            self.tokenizer = TokenizerIdentity.hex(TokenizerIdentity.fingerprint(tokenizer))
+            self.model = model.path
+            modelFormat = model.format.description
             self.text = text
         }
     }
@@ -156,9 +160,11 @@ public final class ReferenceLogitsWriter {
     private let out: AtomicFileWriter
     private var written = 0
 
-    /// - Parameter inputs: files this run reads; overwriting any of them is refused.
+    /// - Parameters:
+    ///   - tokens: the tokenized text; its first `header.tokenCount` are stored.
+    ///   - inputs: files this run reads; overwriting any of them is refused.
     public init(path: String, header: SavedReference.Header, tokens: [Int], refusingToOverwrite inputs: [String]) throws {
-        guard tokens.count == header.tokenCount else {
+        guard tokens.count >= header.tokenCount else {
             throw LLMQError(.usage, "\(tokens.count) tokens for a header that says \(header.tokenCount)", file: path)
         }
         self.header = header
@@ -172,7 +178,7 @@ public final class ReferenceLogitsWriter {
         try out.write(UInt32(json.count))
         try out.write([UInt8](json))
         try out.align(to: 8)
-        for t in tokens { try out.write(Int32(t)) }
+        for t in tokens.prefix(header.tokenCount) { try out.write(Int32(t)) }
     }
 
     public func append(_ s: ReferenceSummary) throws {

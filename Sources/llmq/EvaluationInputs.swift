@@ -3,6 +3,7 @@ import Foundation
 import LLMQCore
 import LLMQEngine
 import LLMQFormats
+import LLMQVerify
 
 /// Options `perplexity` and `verify` share: the text, its tokenizer, how it is cut, the threads.
 struct EvaluationOptions: ParsableArguments {
@@ -17,6 +18,9 @@ struct EvaluationOptions: ParsableArguments {
 
     @Option(help: "Score at most this many chunks (default: all the text holds).")
     var chunks: Int?
+
+    @Flag(help: "Score every prediction of a chunk, not only its second half (llama.cpp's protocol).")
+    var scoreAll = false
 
     @Option(help: "Positions per forward pass (default 0: a whole chunk at once; 1: token by token).")
     var batch: Int = 0
@@ -53,5 +57,12 @@ struct EvaluationOptions: ParsableArguments {
         return tokenizer.encode(String(decoding: data, as: UTF8.self), bos: true, eos: false)
     }
 
-    var pool: ThreadPool { ThreadPool(threads: threads) }
+    /// How the tokens are cut and scored: --ctx (default: the model's context), --chunks, --score-all.
+    func plan(_ tokens: [Int], model: Model, tokenizer: any Tokenizer) throws -> EvaluationPlan {
+        try EvaluationPlan(tokenCount: tokens.count, contextLength: ctx ?? model.config.contextLength, maxChunks: chunks,
+                           scoreAll: scoreAll, bosID: tokenizer.bosID)
+    }
+
+    /// A new pool of worker threads; make one per command and share it.
+    func makePool() -> ThreadPool { ThreadPool(threads: threads) }
 }

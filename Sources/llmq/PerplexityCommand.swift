@@ -20,9 +20,6 @@ struct PerplexityCommand: ParsableCommand {
 
     @OptionGroup var options: EvaluationOptions
 
-    @Flag(help: "Score every prediction of a chunk, not only its second half.")
-    var scoreAll = false
-
     @Flag(help: "Print a machine-readable JSON report.")
     var json = false
 
@@ -37,10 +34,8 @@ struct PerplexityCommand: ParsableCommand {
     func run() throws {
         let (loaded, tokenizer) = try options.open(model)
         let tokens = try options.tokens(tokenizer)
-        let plan = try EvaluationPlan(tokenCount: tokens.count, contextLength: options.ctx ?? loaded.config.contextLength,
-                                      maxChunks: options.chunks, scoreAll: scoreAll, bosID: tokenizer.bosID)
-        let transformer = try Transformer(model: loaded, contextLength: plan.contextLength, pool: options.pool)
-        let runner = try ChunkRunner(transformer, plan: plan, batchSize: options.batch)
+        let plan = try options.plan(tokens, model: loaded, tokenizer: tokenizer)
+        let runner = try ChunkRunner(model: loaded, plan: plan, batchSize: options.batch, pool: options.makePool())
         let progress = Progress("perplexity")
         let result = Perplexity.evaluate(runner, tokens: tokens, plan: plan) { progress.update($0, plan.chunkCount) }
         progress.finish()

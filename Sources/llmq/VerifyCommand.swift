@@ -25,9 +25,6 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var options: EvaluationOptions
 
-    @Flag(help: "Score every prediction of a chunk, not only its second half.")
-    var scoreAll = false
-
     @Option(help: "Fail when the mean KL divergence exceeds this.")
     var maxKld: Double?
 
@@ -58,10 +55,10 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let pool = options.pool
+        let pool = options.makePool()
         let (candidateModel, candidateTokenizer) = try options.open(candidate)
         let referenceInput: ReferenceInput, tokens: [Int], plan: EvaluationPlan
-        var referenceSide: VerifyReport.Side, referenceModel: Model?, referenceFingerprint: UInt64 = 0
+        var referenceSide: VerifyReport.Side, referenceModel: Model?
         if SavedReference.isReferenceFile(reference) {
             let saved = try SavedReference.read(path: reference)
             try checkAgainst(saved, candidateTokenizer)
@@ -70,33 +67,25 @@ struct VerifyCommand: ParsableCommand {
                                                  + "\(saved.header.model) (\(saved.header.modelFormat))")
         } else {
             let (model, tokenizer) = try options.open(reference)
-            referenceFingerprint = TokenizerIdentity.fingerprint(tokenizer)
-            guard referenceFingerprint == TokenizerIdentity.fingerprint(candidateTokenizer) else {
+            guard TokenizerIdentity.fingerprint(tokenizer) == TokenizerIdentity.fingerprint(candidateTokenizer) else {
                 throw LLMQError(.usage, "the reference and the candidate have different tokenizers; their token ids cannot be compared",
                                 file: candidate)
             }
             tokens = try options.tokens(tokenizer)
-            plan = try EvaluationPlan(tokenCount: tokens.count, contextLength: options.ctx ?? model.config.contextLength,
-                                      maxChunks: options.chunks, scoreAll: scoreAll, bosID: tokenizer.bosID)
-            let transformer = try Transformer(model: model, contextLength: plan.contextLength, pool: pool)
-            referenceInput = .model(try ChunkRunner(transformer, plan: plan, batchSize: options.batch))
+            plan = try options.plan(tokens, model: model, tokenizer: tokenizer)
+            referenceInput = .model(try ChunkRunner(model: model, plan: plan, batchSize: options.batch, pool: pool))
             referenceSide = VerifyReport.Side(model: model, path: reference)
             referenceModel = model
         }
-        let simulated = simulate
-        let native: @Sendable (DType) -> Bool = { simulated ? $0 == .f32 : MatVec.supports($0) }
-        let candidateRunner = try ChunkRunner(
-            Transformer(weights: TransformerWeights(model: candidateModel, native: native), contextLength: plan.contextLength, pool: pool),
-            plan: plan, batchSize: options.batch)
-        let writer = try saveReference.map { path in
-            try ReferenceLogitsWriter(
-                path: path,
-                header: SavedReference.Header(plan: plan, vocabSize: candidateModel.config.vocabSize, maxKept: min(referenceMaxKept, candidateModel.config.vocabSize),
-                                              tailMass: referenceTail,
-                                              tokenizer: TokenizerIdentity.hex(referenceFingerprint),
-                                              model: reference, modelFormat: referenceSide.format, text: options.text),
-                tokens: Array(tokens.prefix(plan.chunkCount * plan.contextLength)),
-                refusingToOverwrite: [reference, candidate] + [options.text, options.z].compactMap { $0 })
+        let candidateRunner = try ChunkRunner(model: candidateModel, plan: plan, batchSize: options.batch, simulate: simulate, pool: pool)
+        let writer = try referenceModel.flatMap { model in
+            try saveReference.map { path in
+                try ReferenceLogitsWriter(
+                    path: path,
+                    header: SavedReference.Header(plan: plan, model: model, tokenizer: candidateTokenizer, text: options.text,
+                                                  maxKept: referenceMaxKept, tailMass: referenceTail),
+                    tokens: tokens, refusingToOverwrite: [reference, candidate] + [options.text, options.z].compactMap { $0 })
+            }
         }
 
         let start = ContinuousClock.now
@@ -104,7 +93,6 @@ struct VerifyCommand: ParsableCommand {
         let comparison = try Verification.compare(reference: referenceInput, candidate: candidateRunner, tokens: tokens, plan: plan,
                                                   save: writer) { progress.update($0, plan.chunkCount) }
         progress.finish()
-        let elapsed = ContinuousClock.now - start
         try writer?.commit()
         let tensors = try referenceModel.map { try WeightComparison.compare(reference: $0, candidate: candidateModel) }
         let report = VerifyReport(
@@ -113,7 +101,7 @@ struct VerifyCommand: ParsableCommand {
                                          mode: simulate ? "simulated (fp32 from dequantized weights)" : "native kernels"),
             text: options.text ?? (referenceInput.savedText), plan: plan, comparison: comparison, tensors: tensors,
             gates: Gates(maxKLD: maxKld, maxPPLIncreasePercent: maxPplIncrease, minTop1Percent: minTop1),
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            seconds: (ContinuousClock.now - start) / .seconds(1))
         if json {
             try Terminal.json(report)
         } else {
@@ -135,7 +123,7 @@ struct VerifyCommand: ParsableCommand {
         if let chunks = options.chunks, chunks != h.chunkCount {
             throw LLMQError(.usage, "was saved with \(h.chunkCount) chunks, not \(chunks)", file: reference)
         }
-        if scoreAll != h.scoreAll {
+        if options.scoreAll != h.scoreAll {
             throw LLMQError(.usage, "was saved \(h.scoreAll ? "with" : "without") --score-all", file: reference)
         }
         if saveReference != nil { throw LLMQError(.usage, "is already a saved reference; --save-reference needs a model", file: reference) }

@@ -18,8 +18,7 @@ enum Harness {
     }
 
     static func runner(_ model: Model, _ plan: EvaluationPlan, batch: Int? = nil, simulate: Bool = false) throws -> ChunkRunner {
-        let weights = try TransformerWeights(model: model, native: { simulate ? $0 == .f32 : MatVec.supports($0) })
-        return try ChunkRunner(Transformer(weights: weights, contextLength: plan.contextLength), plan: plan, batchSize: batch)
+        try ChunkRunner(model: model, plan: plan, batchSize: batch, simulate: simulate)
     }
 
     static func plan(_ tokens: [Int], ctx: Int, chunks: Int, scoreAll: Bool = false) throws -> EvaluationPlan {
@@ -31,13 +30,9 @@ enum Harness {
         let tokens = try Self.tokens(reference)
         let plan = try Self.plan(tokens, ctx: ctx, chunks: chunks, scoreAll: scoreAll)
         let writer = try save.map { path in
-            try ReferenceLogitsWriter(
-                path: path,
-                header: SavedReference.Header(plan: plan, vocabSize: reference.config.vocabSize, maxKept: Verification.defaultMaxKept,
-                                              tailMass: Verification.defaultTailMass,
-                                              tokenizer: TokenizerIdentity.hex(TokenizerIdentity.fingerprint(Tokenizers.make(reference.tokenizer!))),
-                                              model: reference.path, modelFormat: reference.format.description, text: nil),
-                tokens: Array(tokens.prefix(plan.chunkCount * plan.contextLength)), refusingToOverwrite: [])
+            try ReferenceLogitsWriter(path: path, header: SavedReference.Header(plan: plan, model: reference,
+                                                                                tokenizer: Tokenizers.make(reference.tokenizer!), text: nil),
+                                      tokens: tokens, refusingToOverwrite: [])
         }
         let result = try Verification.compare(reference: .model(runner(reference, plan)), candidate: runner(candidate, plan, simulate: simulate),
                                               tokens: tokens, plan: plan, save: writer)
