@@ -6,12 +6,18 @@ public enum ModelFile {
     /// The formats llmq reads, recognised by their first bytes.
     public enum Kind: String, CaseIterable, Sendable {
         case llama2c
+        /// A safetensors file, shard index or Hugging Face model directory.
+        case safetensors
     }
 
     public static func detect(_ path: String) throws -> Kind {
+        if HFDirectory.isDirectory(path) || path.hasSuffix(".safetensors") || path.hasSuffix(".safetensors.index.json") {
+            return .safetensors
+        }
         let file = try MappedFile(path: path)
         let head = file.bytes
         if Llama2CReader.isVersioned(head) { return .llama2c }
+        if SafetensorsReader.looksLikeSafetensors(head) { return .safetensors }
         // Legacy llama2.c files have no magic; their reader checks the header against the file length.
         return .llama2c
     }
@@ -19,6 +25,7 @@ public enum ModelFile {
     public static func open(_ path: String) throws -> Model {
         switch try detect(path) {
         case .llama2c: try Llama2CReader.read(path: path)
+        case .safetensors: try SafetensorsReader.read(path: path)
         }
     }
 

@@ -75,6 +75,38 @@ struct CLITests {
         }
     }
 
+    @Test("run and inspect take a Hugging Face directory Python wrote; run prints run.c's greedy story")
+    func huggingFaceDirectory() throws {
+        let dir = try Fixtures.scratch() + "/hf"
+        let script = Fixtures.repoRoot.appendingPathComponent("scripts/reference/hf_numpy.py").path
+        let export = try Fixtures.run("/usr/bin/env", ["python3", script, "export", Fixtures.stories260K, dir, "--shard-bytes", "400000"])
+        #expect(export.status == 0, "\(export.stderr)")
+        let r = try Fixtures.llmq("run", dir, "-z", Fixtures.tok512, "-t", "0", "-n", "256")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == (try String(contentsOfFile: Fixtures.golden("run/stories260K.t0.n256.txt"), encoding: .utf8)))
+        let inspect = try Fixtures.llmq("inspect", dir)
+        #expect(inspect.stdout.contains("safetensors (Hugging Face Llama, 3 shards)"))
+        #expect(inspect.stdout.contains("rope-permuted"))
+        #expect(inspect.stdout.contains("(all accounted for)"))
+    }
+
+    @Test("bad safetensors files: one line naming the file and the problem, exit code 2", arguments: [
+        ("huge", [UInt8](repeating: 0xFF, count: 8) + Array("{}".utf8), "exceeds the limit"),
+        ("overlap", [105, 0, 0, 0, 0, 0, 0, 0] + Array(#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#.utf8) + [7],
+         "tensor 'b': offset 113: bytes 0..<1 overlap tensor 'a'"),
+        ("past", [53, 0, 0, 0, 0, 0, 0, 0] + Array(#"{"a":{"dtype":"U8","shape":[9],"data_offsets":[0,9]}}"#.utf8) + [7],
+         "tensor 'a': data_offsets [0, 9] run past the end"),
+    ])
+    func badSafetensors(name: String, bytes: [UInt8], message: String) throws {
+        let path = try Fixtures.scratch() + "/\(name).safetensors"
+        try Fixtures.write(bytes, to: path)
+        let r = try Fixtures.llmq("inspect", path)
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("llmq: error: \(path): "), "\(r.stderr)")
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
     @Test("a missing file and a tokenizer of the wrong size are reported")
     func missingAndMismatched() throws {
         let missing = try Fixtures.llmq("inspect", "/nonexistent/model.bin")
