@@ -85,6 +85,23 @@ struct VerificationTests {
         #expect(c.kld.mean.value > 1e-5, "the rounded candidate should differ measurably")
     }
 
+    @Test("any format llmq reads: stories260K as Hugging Face safetensors verifies with KLD 0 in f32, and closely in f16 on its own kernel")
+    func acrossFormats() throws {
+        let dir = try Fixtures.scratch()
+        let model = try Harness.stories260K()
+        try SafetensorsWriter.write(model, to: dir + "/f32.safetensors")
+        try SafetensorsWriter.write(model, to: dir + "/f16.safetensors", options: SafetensorsWriter.Options(floatType: .f16))
+        let f32 = try ModelFile.open(dir + "/f32.safetensors"), f16 = try ModelFile.open(dir + "/f16.safetensors")
+        let identity = { (m: Model) in TokenizerIdentity.fingerprint(try Tokenizers.make(try #require(m.tokenizer))) }
+        #expect(try identity(f32) == identity(model))
+        #expect(f16.tensors.contains { $0.dtype == .f16 })
+        let exact = try Harness.compare(model, f32, ctx: 128, chunks: 2)
+        #expect(exact.kld.max == 0 && exact.sameTopPercent.value == 100)
+        let half = try Harness.compare(model, f16, ctx: 128, chunks: 2)
+        #expect(half.kld.mean.value > 0 && half.kld.mean.value < 1e-4)
+        #expect(half.sameTopPercent.value > 99)
+    }
+
     @Test("--simulate (fp32 from dequantized weights) agrees closely with the candidate's own kernels")
     func simulateAgreesWithNative() throws {
         let model = try Harness.stories260K()
