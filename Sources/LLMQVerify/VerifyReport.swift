@@ -31,7 +31,7 @@ public struct VerifyReport: Codable, Sendable {
     public var scoring: String
     public var comparison: LogitComparison
     /// Tensors whose values differ, lowest SNR first; nil when the reference is a saved-logits file.
-    public var tensors: [TensorError]?
+    public var tensors: [TensorDifference]?
     public var gates: [Gates.Result]
     public var passed: Bool
     /// Wall-clock time of the comparison run and the text positions it evaluated per second (each
@@ -41,7 +41,7 @@ public struct VerifyReport: Codable, Sendable {
     public var tokensPerSecond: Double?
 
     public init(reference: Side, candidate: Side, text: String?, plan: EvaluationPlan, comparison: LogitComparison,
-                tensors: [TensorError]?, gates: Gates, seconds: Double?) {
+                tensors: [TensorDifference]?, gates: Gates, seconds: Double?) {
         self.reference = reference
         self.candidate = candidate
         self.text = text

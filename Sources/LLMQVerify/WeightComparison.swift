@@ -5,7 +5,7 @@ import LLMQCore
 import LLMQQuant
 
 /// How far one tensor of the candidate is from the reference's, both expanded to fp32.
-public struct TensorError: Codable, Sendable, Equatable {
+public struct TensorDifference: Codable, Sendable, Equatable {
     public var name: String
     public var referenceDType: String
     public var candidateDType: String
@@ -20,8 +20,8 @@ public enum WeightComparison {
     /// Every tensor both models have with the same shape whose values differ, lowest SNR first.
     /// Byte-identical tensors of the same dtype are skipped; the others are expanded a piece of rows
     /// at a time. Decoded copies stay cached (an engine running the model may point into them).
-    public static func compare(reference: Model, candidate: Model) throws -> [TensorError] {
-        var errors: [TensorError] = []
+    public static func compare(reference: Model, candidate: Model) throws -> [TensorDifference] {
+        var errors: [TensorDifference] = []
         for ref in reference.tensors {
             guard let cand = candidate[ref.name], cand.shape == ref.shape else { continue }
             let refBytes = try reference.data(ref), candBytes = try candidate.data(cand)
@@ -42,7 +42,7 @@ public enum WeightComparison {
                 throw e.forTensor(ref.name).inFile(candidate.path)
             }
             guard noise > 0 else { continue }
-            errors.append(TensorError(name: ref.name, referenceDType: ref.dtype.description, candidateDType: cand.dtype.description,
+            errors.append(TensorDifference(name: ref.name, referenceDType: ref.dtype.description, candidateDType: cand.dtype.description,
                                       elements: ref.elementCount, rmse: (noise / Double(max(ref.elementCount, 1))).squareRoot(),
                                       snrDB: 10 * log10(signal / noise)))
         }
