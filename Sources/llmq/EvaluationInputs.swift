@@ -7,10 +7,11 @@ import LLMQVerify
 
 /// Options `perplexity` and `verify` share: the text, its tokenizer, how it is cut, the threads.
 struct EvaluationOptions: ParsableArguments {
-    @Option(help: "Text file to score (UTF-8).")
+    @Option(help: ArgumentHelp("Text file to score (UTF-8).", valueName: "file"))
     var text: String?
 
-    @Option(name: .short, help: "Tokenizer (llama2.c tokenizer.bin) for a model file that carries none; default: tokenizer.bin beside the model.")
+    @Option(name: .short, help: ArgumentHelp("Tokenizer (llama2.c tokenizer.bin) for a model file that carries none; default: tokenizer.bin beside the model.",
+                                             valueName: "tokenizer"))
     var z: String?
 
     @Option(help: "Tokens per chunk (default: the model's context length).")
@@ -19,10 +20,10 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "Score at most this many chunks (default: all the text holds).")
     var chunks: Int?
 
-    @Flag(help: "Score every prediction of a chunk, not only its second half (llama.cpp's protocol).")
+    @Flag(help: "Score every prediction of a chunk instead of only its second half (llama.cpp's protocol, the default).")
     var scoreAll = false
 
-    @Option(help: "Positions per forward pass (default 0: a whole chunk at once; 1: token by token).")
+    @Option(help: "Positions per forward pass: 0 runs a whole chunk at once, 1 decodes token by token.")
     var batch: Int = 0
 
     @Option(help: "Worker threads (default: all cores).")

@@ -37,7 +37,8 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Run the candidate on fp32 weights dequantized from it, not on its own kernels.")
     var simulate = false
 
-    @Option(help: "Save the reference's logits (top-k per position) to this file for later runs without the reference model.")
+    @Option(help: ArgumentHelp("Save the reference's next-token distributions (formats/reference-logits.md) for later runs without the reference model.",
+                               valueName: "file"))
     var saveReference: String?
 
     @Option(help: "--save-reference keeps the most likely tokens until at most this probability is left outside…")
