@@ -10,6 +10,8 @@ public protocol BlockDecoder: Sendable {
 
 /// A block layout llmq also writes: adds the reference quantizer.
 public protocol BlockCodec: BlockDecoder {
+    /// Field offsets of one block (scales, quants), shared with the engine's kernels.
+    var layout: BlockLayout { get }
     /// Quantizes `src` (a whole number of blocks) into `dst` (`src.count / blockSize * blockBytes` bytes).
     /// `importance`, when given, weights each element's squared error (codecs that search scales use it).
     func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize: Int,
@@ -18,7 +20,7 @@ public protocol BlockCodec: BlockDecoder {
 
 /// The registry of block layouts, by dtype kind. A new block type adds its codec (or decoder) here.
 public enum BlockCodecs {
-    public static let codecs: [any BlockCodec] = []
+    public static let codecs: [any BlockCodec] = [Q8_0Codec(), Q4_0Codec(), Q4_1Codec()]
     /// Layouts llmq reads but does not write.
     public static let decoders: [any BlockDecoder] = []
 

@@ -4,12 +4,14 @@ import LLMQCore
 /// Quantized types quantize x once per call (see `ActivationBuffer`) and use integer dot products.
 public struct MatVec {
     public let pool: ThreadPool
+    /// Scratch for quantized inputs, reused by every call.
+    let activations = ActivationBuffer()
 
     public init(pool: ThreadPool) { self.pool = pool }
 
     /// dtypes with a native kernel; anything else is expanded to fp32 at load.
     public static func supports(_ dtype: DType) -> Bool {
-        dtype == .f32 || dtype == .f16
+        dtype == .f32 || dtype == .f16 || hasQuantizedKernel(dtype)
     }
 
     public func callAsFunction(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -25,6 +27,8 @@ public struct MatVec {
             pool.parallelFor(w.rows, grain: grain) { range in
                 for r in range { y[r] = DotF32.dotF16(w.row(r), x, cols) }
             }
+        case .q8_0, .q4_0, .q4_1:
+            quantized(w, x, count: 1, y)
         default:
             preconditionFailure("no matvec kernel for \(w.dtype); the loader must expand it")
         }
@@ -51,6 +55,8 @@ extension MatVec {
                     for t in 0..<count { y[t * rows + r] = DotF32.dotF16(row, x + t * cols, cols) }
                 }
             }
+        case .q8_0, .q4_0, .q4_1:
+            quantized(w, x, count: count, y)
         default:
             preconditionFailure("no batched kernel for \(w.dtype); the loader must expand it")
         }

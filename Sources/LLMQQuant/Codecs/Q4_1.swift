@@ -1,0 +1,51 @@
+import LLMQCore
+
+/// ggml's `block_q4_1`, generalised to groups of n = 32, 64, 128 or 256 elements: fp16 scale, fp16
+/// minimum and n/2 bytes of 4-bit quants, x[i] ≈ d · q[i] + m (5.0 bits per weight at n = 32).
+/// Byte j holds element j in its low nibble and element j + n/2 in its high nibble.
+///
+/// Quantization is ggml's `quantize_row_q4_1_ref` (and `gguf.quants.Q4_1`): m = min x, d = (max − min) / 15,
+/// q[i] = min(15, trunc((x[i] − m) · (1/d) + 0.5)), all in fp32, d and m stored as fp16. Round to
+/// nearest, no scale search: `importance` is ignored. Ties between +0 and −0 at the extremes go to
+/// the first element, as in ggml's loop (numpy's reduction order decides them in gguf.quants).
+public struct Q4_1Codec: BlockCodec {
+    /// | offset | bytes | field |
+    /// |---|---|---|
+    /// | 0 | 2 | d, fp16 |
+    /// | 2 | 2 | m, fp16 |
+    /// | 4 | n/2 | byte j = q[j] \| q[j + n/2] << 4 |
+    @inlinable public static var layout: BlockLayout { BlockLayout(scaleOffset: 0, minOffset: minOffset, quantsOffset: 4, bitsPerQuant: 4) }
+    @inlinable public static var minOffset: Int { 2 }
+
+    public init() {}
+
+    public var layout: BlockLayout { Self.layout }
+
+    public var kind: DType.Kind { .q4_1 }
+
+    public func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize n: Int,
+                         importance: UnsafeBufferPointer<Float>?) {
+        let layout = Self.layout, half = n / 2
+        layout.encode(src, into: dst, blockSize: n) { x, block in
+            let (lowest, highest) = BlockScan.extremes(x, n)
+            let d = (highest - lowest) / 15
+            let id = reciprocal(d)
+            Half.store(d, block, layout.scaleOffset)
+            Half.store(lowest, block, Self.minOffset)
+            let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
+            for j in 0..<half { q[j] = nibble((x[j] - lowest) * id + 0.5) | nibble((x[j + half] - lowest) * id + 0.5) << 4 }
+        }
+    }
+
+    public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize n: Int) {
+        let layout = Self.layout, half = n / 2
+        layout.decode(src, into: dst, blockSize: n) { block, y in
+            let d = Half.load(block, layout.scaleOffset), m = Half.load(block, Self.minOffset)
+            let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
+            for j in 0..<half {
+                y[j] = d * Float(q[j] & 0x0F) + m
+                y[j + half] = d * Float(q[j] >> 4) + m
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Dispatch
+import LLMQCore
+
+/// Re-encodes one tensor into another dtype: rows are split into chunks that the threads take in
+/// turn; each chunk is expanded to fp32 (fp32 sources are read in place), encoded, expanded back
+/// and compared, so the error statistics cost one more pass over data already in cache.
+struct TensorEncoder {
+    let threads: Int
+    /// fp32 values per chunk: big enough to amortise the hand-off, small enough for L2.
+    static let chunkElements = 1 << 16
+
+    func encode(_ source: Model, _ tensor: Tensor, as dtype: DType) throws -> (bytes: [UInt8], error: TensorError) {
+        guard let outputBytes = dtype.byteCount(shape: tensor.shape) else {
+            throw LLMQError(.invalid, "rows of \(tensor.cols) are not a whole number of \(dtype) blocks", tensor: tensor.name)
+        }
+        let job = Job(input: try source.data(tensor), inputDType: tensor.dtype, dtype: dtype, rows: tensor.rows, cols: tensor.cols)
+        var output = [UInt8](repeating: 0, count: outputBytes)
+        let sums = Locked(ErrorSums())
+        let failure = Locked<LLMQError?>(nil)
+        output.withUnsafeMutableBytes { out in
+            let out = UncheckedBuffer(out)
+            let parts = max(1, min(threads, job.chunks))
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * job.rowsPerChunk * job.cols)
+                defer { scratch.deallocate() }
+                var local = ErrorSums()
+                // Part p takes chunks p, p + parts, …: neighbouring threads work on neighbouring rows.
+                for chunk in stride(from: part, to: job.chunks, by: parts) {
+                    do {
+                        try job.run(chunk, into: out.buffer, scratch: scratch, sums: &local)
+                    } catch {
+                        let e = error as? LLMQError ?? LLMQError(.invalid, "\(error)")
+                        failure.withLock { $0 = $0 ?? e }
+                        return
+                    }
+                }
+                sums.withLock { $0.merge(local) }
+            }
+        }
+        if let e = failure.withLock({ $0 }) { throw e.forTensor(tensor.name) }
+        return (output, sums.withLock { $0 }.result(name: tensor.name, dtype: dtype, count: tensor.elementCount))
+    }
+}
+
+/// One tensor's encoding, split into chunks of whole rows that threads process independently.
+private struct Job: @unchecked Sendable {
+    let input: UnsafeRawBufferPointer
+    let inputDType: DType
+    let dtype: DType
+    let rows: Int
+    let cols: Int
+    let rowsPerChunk: Int
+    let chunks: Int
+    /// The input itself when it is aligned fp32.
+    let floats: UnsafePointer<Float>?
+
+    init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int) {
+        self.input = input
+        self.inputDType = inputDType
+        self.dtype = dtype
+        self.rows = rows
+        self.cols = cols
+        rowsPerChunk = max(1, TensorEncoder.chunkElements / max(cols, 1))
+        chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
+        let aligned = input.baseAddress.map { Int(bitPattern: $0) % 4 == 0 } ?? false
+        floats = inputDType == .f32 && aligned ? input.baseAddress!.assumingMemoryBound(to: Float.self) : nil
+    }
+
+    /// Encodes rows of `chunk` into their place in `output`; `scratch` holds two chunks of floats.
+    func run(_ chunk: Int, into output: UnsafeMutableRawBufferPointer, scratch: UnsafeMutablePointer<Float>,
+             sums: inout ErrorSums) throws {
+        let first = chunk * rowsPerChunk, last = min(rows, first + rowsPerChunk)
+        let elements = first * cols..<last * cols
+        let rowBytes = cols / dtype.blockSize * dtype.blockBytes
+        let encoded = UnsafeMutableRawBufferPointer(rebasing: output[first * rowBytes..<last * rowBytes])
+        let values: UnsafePointer<Float>
+        if let floats {
+            values = floats + elements.lowerBound
+        } else {
+            try Dequantize.elements(inputDType, from: input, range: elements, into: scratch)
+            values = UnsafePointer(scratch)
+        }
+        let restored = scratch + elements.count
+        do {
+            try Quantize.elements(UnsafeBufferPointer(start: values, count: elements.count), as: dtype, into: encoded)
+        } catch let e as LLMQError {
+            // Quantize counts elements from the chunk's start; say where they are in the tensor.
+            throw LLMQError(e.kind, e.message + " (counting from element \(elements.lowerBound) of the tensor)")
+        }
+        try Dequantize.elements(dtype, from: UnsafeRawBufferPointer(encoded), range: 0..<elements.count, into: restored)
+        sums.add(values, restored, elements.count)
+    }
+}
+
+/// The output buffer, shared by the worker threads: they write disjoint row ranges of it, and
+/// the caller waits for all of them.
+private struct UncheckedBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+}

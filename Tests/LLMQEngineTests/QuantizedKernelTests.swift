@@ -1,0 +1,98 @@
+import Foundation
+import LLMQCore
+import LLMQEngine
+import LLMQQuant
+import LLMQTestSupport
+import Testing
+
+/// The integer kernels against a plain reference: the weight row and the quantized activation
+/// (q8_0 blocks of 32, as the kernels make them) expanded by the reference codecs, dotted in fp64.
+@Suite("Quantized matrix-vector kernels")
+struct QuantizedKernelTests {
+    /// Kernels add exact Int32 sub-block sums in fp32; allow fp32 rounding of the sum of |terms|.
+    static let relativeTolerance = 1e-5
+
+    static let dtypes: [DType] = [DType.Kind.q8_0, .q4_0, .q4_1].flatMap { kind in
+        [32, 64, 128, 256].map { DType(kind, blockSize: $0) }
+    }
+
+    /// Random rows with a few outliers; `cols` covers sub-block tails (cols/32 not a multiple of 4).
+    static func problem(_ dtype: DType, rows: Int, cols: Int, inputs: Int, seed: UInt64)
+        throws -> (weights: [UInt8], x: [Float]) {
+        var rng = SeededRandom(seed: seed)
+        var w = (0..<rows * cols).map { _ in 0.05 * (2 * rng.uniform() - 1) }
+        for i in stride(from: 7, to: w.count, by: 97) { w[i] *= 12 }
+        let x = (0..<inputs * cols).map { _ in (2 * rng.uniform() - 1) * (rng.uniform() > 0.9 ? 6 : 1) }
+        return (try Quantize.tensor(w, shape: [rows, cols], as: dtype), x)
+    }
+
+    static func expand(_ dtype: DType, _ bytes: [UInt8], count: Int) throws -> [Double] {
+        try bytes.withUnsafeBytes { raw in
+            var out = [Float](repeating: 0, count: count)
+            try out.withUnsafeMutableBufferPointer { try Dequantize.elements(dtype, from: raw, range: 0..<count, into: $0.baseAddress!) }
+            return out.map(Double.init)
+        }
+    }
+
+    /// Reference y and Σ|terms| for input `t`.
+    static func reference(_ dtype: DType, _ weights: [UInt8], _ x: [Float], t: Int, rows: Int, cols: Int)
+        throws -> [(value: Double, magnitude: Double)] {
+        let input = Array(x[t * cols..<(t + 1) * cols])
+        let xq = try expand(.q8_0, Quantize.tensor(input, shape: [1, cols], as: .q8_0), count: cols)
+        let w = try expand(dtype, weights, count: rows * cols)
+        return (0..<rows).map { r in
+            var value = 0.0, magnitude = 0.0
+            for i in 0..<cols {
+                value += w[r * cols + i] * xq[i]
+                magnitude += abs(w[r * cols + i] * xq[i])
+            }
+            return (value, magnitude)
+        }
+    }
+
+    @Test("every block kernel at every group size equals the reference within tolerance", arguments: dtypes)
+    func matvec(dtype: DType) throws {
+        // An odd number of blocks: groups of 32 and 64 leave a tail after the 4-sub-block steps.
+        let rows = 37, cols = dtype.blockSize * [32: 37, 64: 19, 128: 9, 256: 5][dtype.blockSize]!
+        #expect(MatVec.supports(dtype))
+        let (weights, x) = try Self.problem(dtype, rows: rows, cols: cols, inputs: 1, seed: UInt64(dtype.blockSize))
+        let matvec = MatVec(pool: ThreadPool(threads: 2))
+        var y = [Float](repeating: .nan, count: rows)
+        weights.withUnsafeBytes { w in
+            let matrix = WeightMatrix(rows: rows, cols: cols, dtype: dtype, data: w.baseAddress!)
+            matvec(matrix, x, &y)
+        }
+        let expected = try Self.reference(dtype, weights, x, t: 0, rows: rows, cols: cols)
+        for r in 0..<rows {
+            let limit = Self.relativeTolerance * expected[r].magnitude
+            #expect(abs(Double(y[r]) - expected[r].value) <= limit, "\(dtype) row \(r): \(y[r]) vs \(expected[r].value)")
+        }
+    }
+
+    @Test("batched kernels give each input exactly what a single call gives", arguments: [DType.q8_0, .q4_0, DType(.q4_1, blockSize: 128)])
+    func batched(dtype: DType) throws {
+        let rows = 70, cols = 512, inputs = 9
+        let (weights, x) = try Self.problem(dtype, rows: rows, cols: cols, inputs: inputs, seed: 11)
+        let matvec = MatVec(pool: ThreadPool(threads: 2))
+        var batch = [Float](repeating: .nan, count: inputs * rows)
+        var single = [Float](repeating: .nan, count: rows)
+        try weights.withUnsafeBytes { w in
+            let matrix = WeightMatrix(rows: rows, cols: cols, dtype: dtype, data: w.baseAddress!)
+            matvec.batched(matrix, x, count: inputs, &batch)
+            for t in 0..<inputs {
+                x.withUnsafeBufferPointer { matvec(matrix, $0.baseAddress! + t * cols, &single) }
+                #expect(Array(batch[t * rows..<(t + 1) * rows]) == single, "\(dtype) input \(t)")
+                let expected = try Self.reference(dtype, weights, x, t: t, rows: rows, cols: cols)
+                for r in 0..<rows {
+                    #expect(abs(Double(single[r]) - expected[r].value) <= Self.relativeTolerance * expected[r].magnitude)
+                }
+            }
+        }
+    }
+
+    @Test("only the written block types at valid groups have kernels")
+    func support() {
+        #expect(!MatVec.supports(DType(.q4_K)) && !MatVec.supports(DType(.q8_l2c, blockSize: 64)))
+        #expect(MatVec.supports(.f32) && MatVec.supports(.f16))
+    }
+}
