@@ -47,12 +47,26 @@ struct BatchedForwardTests {
         }.max()!
     }
 
-    @Test("uneven blocks from position 0 reproduce every position's logits",
-          arguments: [("mha", mha), ("gqa", gqa), ("gqa16", gqa16)], ["f32", "f16"])
-    func unevenBlocks(shape: (String, ModelConfig), dtype: String) throws {
-        var model = try SyntheticModel.make(config: shape.1, seed: 11)
-        if dtype == "f16" { model = try ModelViews.f16Matrices(model) }
-        let tokens = Self.tokens(90, vocab: shape.1.vocabSize)
+    /// The model with its matrices in `dtype`: the fp16 view, or the quantizer's view for block types.
+    static func stored(_ model: Model, as dtype: String) throws -> Model {
+        if dtype == "f32" { return model }
+        if dtype == "f16" { return try ModelViews.f16Matrices(model) }
+        let base = try #require(DType(name: dtype))
+        let view = try Quantizer.view(of: model, plan: try QuantizationRecipe(base: base).plan(for: model))
+        #expect(view.tensors.contains { $0.dtype == base } && MatVec.supports(base))
+        return view
+    }
+
+    /// Every shape in the float types; the block types need rows that are whole blocks of 32.
+    static let cases: [(shape: String, dtype: String)] =
+        ["mha", "gqa", "gqa16"].flatMap { s in ["f32", "f16"].map { (s, $0) } } + ["q8_0", "q4_0", "q4_1"].map { ("gqa", $0) }
+    static let shapes = ["mha": mha, "gqa": gqa, "gqa16": gqa16]
+
+    @Test("uneven blocks from position 0 reproduce every position's logits, for every dtype with a kernel", arguments: cases)
+    func unevenBlocks(shape: String, dtype: String) throws {
+        let config = try #require(Self.shapes[shape])
+        let model = try Self.stored(SyntheticModel.make(config: config, seed: 11), as: dtype)
+        let tokens = Self.tokens(90, vocab: config.vocabSize)
         let weights = try TransformerWeights(model: model)
         let reference = Self.sequential(Transformer(weights: weights), tokens)
         let batched = Self.batched(Transformer(weights: weights), tokens, blocks: [7, 1, 33, 49])

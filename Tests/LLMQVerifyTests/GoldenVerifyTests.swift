@@ -2,6 +2,7 @@ import Foundation
 import LLMQCore
 import LLMQEngine
 import LLMQFormats
+import LLMQQuant
 import LLMQTestSupport
 import LLMQVerify
 import Testing
@@ -31,7 +32,18 @@ struct GoldenVerifyTests {
             try Llama2CWriter.write(reference, to: scratch + "/v2.bin", version: 2)
             return try ModelFile.open(scratch + "/v2.bin", tokenizerPath: Fixtures.tok512)
         },
+        quantized(.q8_0, gates: Gates(maxKLD: 0.002, maxPPLIncreasePercent: 0.5, minTop1Percent: 97)),
+        quantized(.q4_1, gates: Gates(maxKLD: 0.1, maxPPLIncreasePercent: 10, minTop1Percent: 84)),
+        quantized(.q4_0, gates: Gates(maxKLD: 0.12, maxPPLIncreasePercent: 12, minTop1Percent: 82)),
     ]
+
+    /// stories260K through llmq's default recipe for `base` (the quantized view, run on its own kernels).
+    static func quantized(_ base: DType, gates: Gates) -> Fixture {
+        Fixture(name: "stories260K.\(base)", description: "stories260K.bin quantized to \(base) with llmq's default recipe",
+                gates: gates) { reference, _ in
+            try Quantizer.view(of: reference, plan: QuantizationRecipe(base: base).plan(for: reference))
+        }
+    }
 
     static func report(_ fixture: Fixture) throws -> VerifyReport {
         let reference = try Harness.stories260K()

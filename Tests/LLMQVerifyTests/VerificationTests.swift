@@ -102,15 +102,22 @@ struct VerificationTests {
         #expect(half.sameTopPercent.value > 99)
     }
 
-    @Test("--simulate (fp32 from dequantized weights) agrees closely with the candidate's own kernels")
-    func simulateAgreesWithNative() throws {
+    /// Native integer kernels also quantize the activations (to q8 blocks, as llama.cpp does), so
+    /// they differ from the fp32 simulation by about as much as q8_0 weights differ from fp32
+    /// (KLD ≈ 0.0004 on stories260K for every block type); fp16 differs only by rounding.
+    @Test("--simulate (fp32 from dequantized weights) agrees closely with the candidate's own kernels",
+          arguments: [("f16", 1e-6, 99.9), ("q8_0", 1e-3, 97.0), ("q4_0", 1e-3, 97.0), ("q4_1", 1e-3, 97.0)])
+    func simulateAgreesWithNative(dtype: String, maxKLD: Double, minTop1: Double) throws {
         let model = try Harness.stories260K()
-        let candidate = try ModelViews.f16Matrices(model)
-        let native = try Harness.compare(model, candidate, ctx: 128, chunks: 3)
-        let simulated = try Harness.compare(model, candidate, ctx: 128, chunks: 3, simulate: true)
-        #expect(Harness.close(native.candidatePPL.value, simulated.candidatePPL.value, relative: 1e-5))
-        #expect(Harness.close(native.kld.mean.value, simulated.kld.mean.value, relative: 1e-2, absolute: 1e-8))
-        #expect(abs(native.sameTopPercent.value - simulated.sameTopPercent.value) <= 0.5)
+        let candidate = dtype == "f16" ? try ModelViews.f16Matrices(model)
+            : try Quantizer.view(of: model, plan: QuantizationRecipe(base: try #require(DType(name: dtype))).plan(for: model))
+        let tokens = try Harness.tokens(model)
+        let plan = try Harness.plan(tokens, ctx: 128, chunks: 6)
+        let c = try Verification.compare(reference: .model(Harness.runner(candidate, plan, simulate: true)),
+                                         candidate: Harness.runner(candidate, plan), tokens: tokens, plan: plan)
+        #expect(abs(c.kld.mean.value) < maxKLD, "KLD(simulated ‖ native) \(c.kld.mean.value)")
+        #expect(c.sameTopPercent.value >= minTop1)
+        #expect(abs(c.lnPPLRatio.value) < 10 * maxKLD)
     }
 
     @Test("reference and candidate must agree on vocabulary and block size")
