@@ -8,7 +8,11 @@ public struct ChunkRunner {
     /// Positions per forward pass; 1 decodes token by token with `forward(token:pos:)`.
     public let batchSize: Int
 
-    /// - Parameter batchSize: nil or 0 runs the whole chunk in one pass.
+    /// Positions per pass when none is asked for. Matrix–matrix products gain little beyond a few
+    /// hundred rows, while the activations (logits above all) grow with every one.
+    public static let defaultBatchSize = 512
+
+    /// - Parameter batchSize: nil or 0 runs up to `defaultBatchSize` positions per pass.
     public init(_ transformer: Transformer, plan: EvaluationPlan, batchSize: Int? = nil) throws {
         guard plan.contextLength <= transformer.contextLength else {
             throw LLMQError(.usage, "context length \(plan.contextLength) exceeds the model's \(transformer.contextLength)")
@@ -16,7 +20,7 @@ public struct ChunkRunner {
         if let batchSize, batchSize < 0 { throw LLMQError(.usage, "batch size \(batchSize) must be ≥ 0") }
         self.transformer = transformer
         let size = batchSize ?? 0
-        self.batchSize = size == 0 ? plan.evaluatedPerChunk : min(size, plan.evaluatedPerChunk)
+        self.batchSize = min(size == 0 ? ChunkRunner.defaultBatchSize : size, plan.evaluatedPerChunk)
     }
 
     /// A runner for `model` on its own kernels or, with `simulate`, on fp32 weights dequantized

@@ -23,7 +23,7 @@ struct EvaluationOptions: ParsableArguments {
     @Flag(help: "Score every prediction of a chunk instead of only its second half (llama.cpp's protocol, the default).")
     var scoreAll = false
 
-    @Option(help: "Positions per forward pass: 0 runs a whole chunk at once, 1 decodes token by token.")
+    @Option(help: "Positions per forward pass: 0 runs up to \(ChunkRunner.defaultBatchSize) at once, 1 decodes token by token.")
     var batch: Int = 0
 
     @Option(help: "Worker threads (default: all cores).")
