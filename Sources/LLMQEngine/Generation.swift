@@ -14,17 +14,22 @@ public struct Generation {
     public static func run(transformer: Transformer, tokenizer: any Tokenizer, sampler: inout Sampler,
                            prompt: String, steps: Int, emit: ([UInt8]) -> Void) -> Stats {
         let limit = steps <= 0 || steps > transformer.contextLength ? transformer.contextLength : steps
-        let promptTokens = tokenizer.encode(prompt, bos: true, eos: false)
+        // A vocabulary without a BOS convention still needs a first token for an empty prompt.
+        let encoded = tokenizer.encode(prompt, bos: true, eos: false)
+        let promptTokens = encoded.isEmpty ? [tokenizer.bosID] : encoded
         var token = promptTokens[0]
+        // Without a BOS (SmolLM2 adds none) the first prompt token is text too.
+        if token != tokenizer.bosID { emit(tokenizer.decode(previous: tokenizer.bosID, token: token)) }
         var pos = 0
         var produced: [Int] = [token]
         var start: ContinuousClock.Instant?
         while pos < limit {
             let logits = transformer.forward(token: token, pos: pos)
-            let next = pos < promptTokens.count - 1 ? promptTokens[pos + 1] : sampler.sample(logits)
+            let inPrompt = pos < promptTokens.count - 1
+            let next = inPrompt ? promptTokens[pos + 1] : sampler.sample(logits)
             pos += 1
-            // BOS delimits sequences.
-            if next == tokenizer.bosID { break }
+            // A sampled BOS delimits sequences (a chat prompt holds BOS tokens of its own).
+            if next == tokenizer.bosID && !inPrompt { break }
             emit(tokenizer.decode(previous: token, token: next))
             produced.append(next)
             token = next

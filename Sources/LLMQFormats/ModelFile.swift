@@ -6,6 +6,7 @@ public enum ModelFile {
     /// The formats llmq reads, recognised by their first bytes.
     public enum Kind: String, CaseIterable, Sendable {
         case llama2c
+        case gguf
         /// A safetensors file, shard index or Hugging Face model directory.
         case safetensors
     }
@@ -17,6 +18,7 @@ public enum ModelFile {
         let file = try MappedFile(path: path)
         let head = file.bytes
         if Llama2CReader.isVersioned(head) { return .llama2c }
+        if GGUF.isGGUF(head) { return .gguf }
         if SafetensorsReader.looksLikeSafetensors(head) { return .safetensors }
         // Legacy llama2.c files have no magic; their reader checks the header against the file length.
         return .llama2c
@@ -25,6 +27,7 @@ public enum ModelFile {
     public static func open(_ path: String) throws -> Model {
         switch try detect(path) {
         case .llama2c: try Llama2CReader.read(path: path)
+        case .gguf: try GGUFReader.read(path: path)
         case .safetensors: try SafetensorsReader.read(path: path)
         }
     }

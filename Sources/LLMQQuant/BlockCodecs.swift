@@ -22,7 +22,9 @@ public protocol BlockCodec: BlockDecoder {
 public enum BlockCodecs {
     public static let codecs: [any BlockCodec] = [Q8_0Codec(), Q4_0Codec(), Q4_1Codec()]
     /// Layouts llmq reads but does not write.
-    public static let decoders: [any BlockDecoder] = []
+    public static let decoders: [any BlockDecoder] = [
+        Q5_0Decoder(), Q5_1Decoder(), Q2_KDecoder(), Q3_KDecoder(), Q4_KDecoder(), Q5_KDecoder(), Q6_KDecoder(),
+    ]
 
     public static func codec(for kind: DType.Kind) -> (any BlockCodec)? {
         codecs.first { $0.kind == kind }

@@ -9,7 +9,7 @@ struct InspectCommand: ParsableCommand {
         abstract: "Show a model file's format, config and every tensor with its byte range."
     )
 
-    @Argument(help: "Model file (llama2.c .bin, .safetensors) or Hugging Face model directory.")
+    @Argument(help: "Model file (llama2.c .bin, GGUF, .safetensors) or Hugging Face model directory.")
     var file: String
 
     @Flag(help: "Print a machine-readable JSON report.")

@@ -51,9 +51,11 @@ struct RunCommand: ParsableCommand {
         // run.c seeds from the clock when no seed is given; a zero state would stick at zero.
         let seed = s ?? UInt64(Date().timeIntervalSince1970)
         var sampler = Sampler(vocabSize: loaded.config.vocabSize, temperature: t, topP: p, seed: seed == 0 ? 1 : seed)
+        // run.c's safe_printf drops a lone <0xNN> byte that is neither printable nor whitespace; byte-level
+        // BPE pieces are often parts of one UTF-8 character and must all be printed.
+        let dropsLoneBytes = vocabulary.kind == .sentencePiece
         let stats = Generation.run(transformer: transformer, tokenizer: tokenizer, sampler: &sampler, prompt: i, steps: n) { piece in
-            // run.c's safe_printf: a lone byte that is neither printable nor whitespace is dropped.
-            if piece.count == 1, !(0x20...0x7E).contains(piece[0]), !(0x09...0x0D).contains(piece[0]) { return }
+            if dropsLoneBytes, piece.count == 1, !(0x20...0x7E).contains(piece[0]), !(0x09...0x0D).contains(piece[0]) { return }
             Terminal.write(bytes: piece)
         }
         Terminal.write(bytes: [0x0A])

@@ -11,8 +11,8 @@ import Testing
 @Suite("fp32 generation matches run.c")
 struct GenerationTests {
     static func generate(_ modelPath: String, temperature: Float, topP: Float = 0.9, seed: UInt64 = 1, steps: Int = 256,
-                         prompt: String = "") throws -> String {
-        let model = try ModelFile.open(modelPath, tokenizerPath: Fixtures.tok512)
+                         prompt: String = "", tokenizer tokenizerPath: String? = Fixtures.tok512) throws -> String {
+        let model = try ModelFile.open(modelPath, tokenizerPath: tokenizerPath)
         let tokenizer = try Tokenizers.make(model.tokenizer!)
         let transformer = try Transformer(model: model)
         var sampler = Sampler(vocabSize: model.config.vocabSize, temperature: temperature, topP: topP, seed: seed)

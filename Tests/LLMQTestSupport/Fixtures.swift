@@ -15,6 +15,17 @@ public enum Fixtures {
     public static let tok512 = shared.appendingPathComponent("models/tok512.bin").path
     public static let tinyStories = shared.appendingPathComponent("data/tinystories_sample.txt").path
 
+    /// Real-model checks on SmolLM2-135M-Instruct (a ~90 MB download) run when LLMQ_SMOLLM2=1.
+    public static let smolLM2Enabled = ProcessInfo.processInfo.environment["LLMQ_SMOLLM2"] == "1"
+
+    /// The path of SmolLM2-135M-Instruct.Q4_1.gguf, downloaded once by scripts/fetch-smollm2 into
+    /// ${LLMQ_MODELS:-~/.cache/llmq}.
+    public static func smolLM2() throws -> String {
+        let r = try run(repoRoot.appendingPathComponent("scripts/fetch-smollm2").path, [])
+        guard r.status == 0 else { throw FixtureError("scripts/fetch-smollm2 failed: \(r.stderr)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     public static func golden(_ name: String) -> String {
         repoRoot.appendingPathComponent("golden").appendingPathComponent(name).path
     }
@@ -46,6 +57,11 @@ public enum Fixtures {
         if let override = ProcessInfo.processInfo.environment["LLMQ_BIN"] { return override }
         let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         return testBinary.deletingLastPathComponent().appendingPathComponent("llmq").path
+    }
+
+    public struct FixtureError: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
     }
 
     public struct Result {

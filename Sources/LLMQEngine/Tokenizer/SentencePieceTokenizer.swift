@@ -4,13 +4,14 @@ import LLMQCore
 /// characters missing from the vocabulary fall back to `<0xNN>` byte tokens, then the adjacent
 /// pair whose merge has the highest score is merged until none is in the vocabulary.
 ///
-/// run.c rescans every pair after each merge (quadratic); here a heap of candidate pairs with
-/// lazy invalidation picks the same pair — highest score, leftmost on ties — in O(n log n), so
-/// a whole perplexity corpus encodes in milliseconds.
+/// run.c rescans every pair after each merge (quadratic); `PairMerge` picks the same pair —
+/// highest score, leftmost on ties — in O(n log n), so a whole perplexity corpus encodes in
+/// milliseconds.
 public struct SentencePieceTokenizer: Tokenizer {
     public let vocabSize: Int
     public let bosID: Int
     public let eosID: Int
+    private let addBOS: Bool
     private let pieces: [[UInt8]]
     private let scores: [Float]
     private let ids: [[UInt8]: Int]
@@ -24,6 +25,7 @@ public struct SentencePieceTokenizer: Tokenizer {
         vocabSize = data.pieces.count
         bosID = data.bosID
         eosID = data.eosID
+        addBOS = data.addBOS
         // GGUF and SentencePiece spell the space as U+2581 "▁"; llama2.c files spell it " ".
         pieces = data.pieces.map(SentencePieceTokenizer.spaces)
         scores = data.scores
@@ -56,7 +58,7 @@ public struct SentencePieceTokenizer: Tokenizer {
 
     public func encode(_ text: String, bos: Bool, eos: Bool) -> [Int] {
         var tokens: [Int] = []
-        if bos { tokens.append(bosID) }
+        if bos && addBOS { tokens.append(bosID) }
         let bytes = Array(text.utf8)
         var symbols: [Int] = []
         // The leading-space convention: a non-empty text starts with the " " piece, which may
@@ -81,35 +83,9 @@ public struct SentencePieceTokenizer: Tokenizer {
 
     /// Merges adjacent symbols best score first, leftmost first on ties (run.c's order).
     private func merge(_ symbols: [Int]) -> [Int] {
-        let n = symbols.count
-        guard n > 1 else { return symbols }
-        var token = symbols
-        var next = Array(1...n)              // n marks the end
-        var prev = Array(-1..<(n - 1))
-        var alive = [Bool](repeating: true, count: n)
-        var heap = PairHeap()
-        func consider(_ left: Int) {
-            let right = next[left]
-            guard right < n, let id = ids[pieces[token[left]] + pieces[token[right]]] else { return }
-            heap.push(.init(score: scores[id], left: left, leftToken: token[left], rightToken: token[right], merged: id))
+        PairMerge.merge(symbols) { left, right in
+            ids[pieces[left] + pieces[right]].map { (scores[$0], $0) }
         }
-        for i in 0..<(n - 1) { consider(i) }
-        while let best = heap.pop() {
-            let l = best.left
-            let r = next[l]
-            // Skip candidates made stale by an earlier merge on either side.
-            guard alive[l], r < n, token[l] == best.leftToken, token[r] == best.rightToken else { continue }
-            token[l] = best.merged
-            alive[r] = false
-            next[l] = next[r]
-            if next[r] < n { prev[next[r]] = l }
-            if prev[l] >= 0 { consider(prev[l]) }
-            consider(l)
-        }
-        var out: [Int] = []
-        var i = 0
-        while i < n { out.append(token[i]); i = next[i] }
-        return out
     }
 
     public func decode(previous: Int, token: Int) -> [UInt8] {
@@ -125,52 +101,4 @@ public struct SentencePieceTokenizer: Tokenizer {
     }
 
     public func piece(_ token: Int) -> [UInt8] { pieces[token] }
-}
-
-/// A max-heap of merge candidates ordered by score, then by leftmost position.
-struct PairHeap {
-    struct Candidate {
-        let score: Float
-        let left: Int
-        let leftToken: Int
-        let rightToken: Int
-        let merged: Int
-
-        func isBetter(than o: Candidate) -> Bool {
-            score != o.score ? score > o.score : left < o.left
-        }
-    }
-
-    private var items: [Candidate] = []
-
-    mutating func push(_ c: Candidate) {
-        items.append(c)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard items[i].isBetter(than: items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Candidate? {
-        guard !items.isEmpty else { return nil }
-        let top = items[0]
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < items.count, items[l].isBetter(than: items[best]) { best = l }
-                if r < items.count, items[r].isBetter(than: items[best]) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
-    }
 }
