@@ -1,8 +1,9 @@
 import LLMQEngine
 
 /// Whether two models read token ids the same way. Files spell vocabularies differently (GGUF's
-/// `▁` against llama2.c's space, scores that only steer encoding), so the identity is what each id
-/// decodes to: a 64-bit FNV-1a digest of every token's bytes, with BOS and EOS.
+/// `▁` against llama2.c's space, `<s>` against llama2.c's `\n<s>\n` for BOS, scores that only
+/// steer encoding), so the identity is what each id decodes to: a 64-bit FNV-1a digest of every
+/// token's bytes, with the BOS and EOS ids standing for themselves.
 public enum TokenizerIdentity {
     public static func fingerprint(_ tokenizer: any Tokenizer) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
@@ -17,6 +18,10 @@ public enum TokenizerIdentity {
         mix(tokenizer.bosID)
         mix(tokenizer.eosID)
         for id in 0..<tokenizer.vocabSize {
+            if id == tokenizer.bosID || id == tokenizer.eosID {
+                mix(-1)
+                continue
+            }
             // A previous token that is not BOS, so no leading space is dropped.
             let bytes = tokenizer.decode(previous: -1, token: id)
             mix(bytes.count)

@@ -85,6 +85,16 @@ struct VerificationTests {
         #expect(c.kld.mean.value > 1e-5, "the rounded candidate should differ measurably")
     }
 
+    @Test("stories260K.gguf (llama.cpp's file, its own vocabulary) is the same model with the same tokenizer as the .bin")
+    func ggufAgainstLlama2C() throws {
+        let model = try Harness.stories260K(), gguf = try ModelFile.open(Fixtures.stories260KGGUF)
+        let identity = { (m: Model) in TokenizerIdentity.fingerprint(try Tokenizers.make(try #require(m.tokenizer))) }
+        #expect(try identity(gguf) == identity(model))
+        let c = try Harness.compare(model, gguf, ctx: 128, chunks: 2)
+        #expect(c.kld.max == 0 && c.sameTopPercent.value == 100)
+        #expect(try WeightComparison.compare(reference: model, candidate: gguf).isEmpty)
+    }
+
     @Test("any format llmq reads: stories260K as Hugging Face safetensors verifies with KLD 0 in f32, and closely in f16 on its own kernel")
     func acrossFormats() throws {
         let dir = try Fixtures.scratch()
