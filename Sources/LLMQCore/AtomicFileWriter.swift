@@ -75,6 +75,23 @@ public final class AtomicFileWriter {
         try writeZeros(pad)
     }
 
+    /// Overwrites bytes already written at `offset` (a header whose fields are known only at the end).
+    public func patch(at offset: Int, _ bytes: [UInt8]) throws {
+        guard offset >= 0, offset + bytes.count <= position else {
+            throw LLMQError(.usage, "patch of \(bytes.count) bytes at \(offset) is outside the \(position) written", file: path)
+        }
+        try flush()
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(offset + done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LLMQError(.io, "write failed at offset \(offset + done): \(String(cString: strerror(errno)))", file: path)
+            }
+            done += n
+        }
+    }
+
     /// Flushes, syncs and renames the temporary file over the destination.
     public func commit() throws {
         do {

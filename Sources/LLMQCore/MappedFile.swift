@@ -56,6 +56,17 @@ public final class MappedFile: @unchecked Sendable {
         _ = madvise(mapping, count, sequential ? MADV_SEQUENTIAL : MADV_WILLNEED)
     }
 
+    /// Lets the kernel drop this process's pages of a range that streaming is done with, so a
+    /// conversion's resident memory stays near one tensor rather than the whole file. The bytes
+    /// stay valid: touching them again reads them back from the page cache.
+    public func dropPages(offset: Int, length: Int) {
+        guard let mapping, offset >= 0, length > 0, offset <= count - length else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (offset + page - 1) / page * page
+        let end = (offset + length) / page * page
+        if end > start { _ = madvise(mapping + start, end - start, MADV_DONTNEED) }
+    }
+
     deinit {
         if let mapping { munmap(mapping, count) }
     }

@@ -34,6 +34,8 @@ public final class Model: @unchecked Sendable {
     private let index: [String: Int]
     /// Decoded copies of tensors whose stored bytes are not their data (compressed, permuted).
     private let decoded = Locked<[String: UnsafeMutableRawBufferPointer]>([:])
+    /// Tensors whose stored bytes passed their `verify` check; each is checked once per model.
+    private let verified = Locked<Set<String>>([])
 
     public init(format: FileFormat, files: [MappedFile], config: ModelConfig, tensors: [Tensor],
                 tokenizer: TokenizerData? = nil, metadata: [(key: String, value: String)] = [], regions: [Region] = []) throws {
@@ -75,6 +77,10 @@ public final class Model: @unchecked Sendable {
     public func data(_ tensor: Tensor) throws -> UnsafeRawBufferPointer {
         let file = files[tensor.fileIndex]
         let stored = try file.slice(offset: tensor.offset, length: tensor.storedByteCount, what: "tensor '\(tensor.name)'")
+        if let verify = tensor.verify, !verified.withLock({ $0.contains(tensor.name) }) {
+            do { try verify(stored) } catch let e as LLMQError { throw e.forTensor(tensor.name).inFile(file.path) }
+            verified.withLock { _ = $0.insert(tensor.name) }
+        }
         guard let decode = tensor.decode else { return stored }
         if let hit = decoded.withLock({ $0[tensor.name] }) { return UnsafeRawBufferPointer(hit) }
         let bytes: [UInt8]
@@ -96,11 +102,13 @@ public final class Model: @unchecked Sendable {
         try data(tensor(name))
     }
 
-    /// Drops the decoded copy of a tensor (streaming conversion touches each tensor once).
+    /// Drops the decoded copy of a tensor and this process's pages of its stored bytes (streaming
+    /// conversion touches each tensor once).
     public func release(_ tensor: Tensor) {
         decoded.withLock { cache in
             cache.removeValue(forKey: tensor.name)?.deallocate()
         }
+        files[tensor.fileIndex].dropPages(offset: tensor.offset, length: tensor.storedByteCount)
     }
 
     public var parameterCount: Int { tensors.reduce(0) { $0 + $1.elementCount } }

@@ -14,9 +14,12 @@ public struct Tensor: Sendable {
     public var decode: (@Sendable (UnsafeRawBufferPointer) throws -> [UInt8])?
     /// A short label for what `decode` does, for `inspect` (e.g. "zstd").
     public var encoding: String?
+    /// Checks the stored bytes before their first use (a checksum); throws when they are corrupt.
+    public var verify: (@Sendable (UnsafeRawBufferPointer) throws -> Void)?
 
     public init(name: String, shape: [Int], dtype: DType, fileIndex: Int = 0, offset: Int, storedByteCount: Int,
-                encoding: String? = nil, decode: (@Sendable (UnsafeRawBufferPointer) throws -> [UInt8])? = nil) {
+                encoding: String? = nil, decode: (@Sendable (UnsafeRawBufferPointer) throws -> [UInt8])? = nil,
+                verify: (@Sendable (UnsafeRawBufferPointer) throws -> Void)? = nil) {
         self.name = name
         self.shape = shape
         self.dtype = dtype
@@ -25,6 +28,7 @@ public struct Tensor: Sendable {
         self.storedByteCount = storedByteCount
         self.encoding = encoding
         self.decode = decode
+        self.verify = verify
     }
 
     public var elementCount: Int { shape.reduce(1, *) }

@@ -10,13 +10,14 @@ struct LLMQCommand: ParsableCommand {
         commandName: "llmq",
         abstract: "Convert, quantize, inspect and verify Llama-family model weights.",
         version: version,
-        subcommands: [RunCommand.self, InspectCommand.self, SynthCommand.self, PerplexityCommand.self, VerifyCommand.self]
+        subcommands: [RunCommand.self, InspectCommand.self, SynthCommand.self, ConvertCommand.self, DequantizeCommand.self, QuantizeCommand.self,
+                      PerplexityCommand.self, VerifyCommand.self]
     )
 
     /// Exit codes: 0 success, 1 a quality gate failed, 2 bad input or usage.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(OutputOptions.normalize(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as LLMQError {
             Terminal.error(error.description)

@@ -42,7 +42,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try ModelFile.open(model, tokenizerPath: z ?? defaultTokenizer())
+        let loaded = try ModelFile.openWithTokenizer(model, tokenizerPath: z)
         guard let vocabulary = loaded.tokenizer else {
             throw LLMQError(.usage, "has no tokenizer; pass one with -z", file: model)
         }
@@ -62,12 +62,5 @@ struct RunCommand: ParsableCommand {
         if stats.tokens.count > 1 {
             Terminal.note("achieved tok/s: \(String(format: "%f", stats.tokensPerSecond))")
         }
-    }
-
-    /// run.c looks for tokenizer.bin; llmq looks beside the model when the model has no tokenizer.
-    private func defaultTokenizer() -> String? {
-        let beside = URL(fileURLWithPath: model).deletingLastPathComponent().appendingPathComponent("tokenizer.bin").path
-        if let embedded = try? ModelFile.open(model), embedded.tokenizer != nil { return nil }
-        return FileManager.default.fileExists(atPath: beside) ? beside : nil
     }
 }

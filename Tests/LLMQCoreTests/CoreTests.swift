@@ -93,4 +93,31 @@ struct CoreTests {
         #expect(throws: LLMQError.self) { try MappedFile(path: dir + "/missing") }
         #expect(throws: LLMQError.self) { try MappedFile(path: dir) }
     }
+
+    @Test("patch rewrites bytes already written (past the buffer too) and refuses ranges not yet written")
+    func patch() throws {
+        let path = try Fixtures.scratch() + "/p.bin"
+        let w = try AtomicFileWriter(path: path)
+        try w.writeZeros(8)
+        try w.write([UInt8](repeating: 7, count: 3 << 20))
+        try w.patch(at: 2, [1, 2, 3])
+        #expect(throws: LLMQError.self) { try w.patch(at: w.position - 1, [9, 9]) }
+        try w.write(UInt8(5))
+        try w.commit()
+        let bytes = try Fixtures.read(path)
+        #expect(bytes.prefix(8) == [0, 0, 1, 2, 3, 0, 0, 0])
+        #expect(bytes.count == 8 + (3 << 20) + 1 && bytes.last == 5)
+    }
+
+    @Test("dropping a mapped range's pages keeps its bytes readable")
+    func dropPages() throws {
+        let path = try Fixtures.scratch() + "/d.bin"
+        try Fixtures.write((0..<100_000).map { UInt8($0 % 251) }, to: path)
+        let file = try MappedFile(path: path)
+        let before = Array(file.bytes)
+        file.dropPages(offset: 1000, length: 90_000)
+        file.dropPages(offset: -5, length: 10)
+        file.dropPages(offset: 99_999, length: 100)
+        #expect(Array(file.bytes) == before)
+    }
 }

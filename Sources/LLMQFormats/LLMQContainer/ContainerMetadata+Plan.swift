@@ -1,0 +1,19 @@
+import LLMQCore
+import LLMQQuant
+
+extension ContainerMetadata.Quantization {
+    /// The record a container keeps of a quantization: the recipe, and per tensor what it became,
+    /// why, and its measured error (tensors that passed through unchanged are exact).
+    public init(plan: QuantizationPlan, stats: QuantizationStats) {
+        let base = plan.recipe.base
+        let recipe = ContainerMetadata.Recipe(type: base.kind.rawValue, group: base.isBlockQuantized ? base.blockSize : nil,
+                                              rules: plan.recipe.rules.map { .init(pattern: $0.pattern, type: $0.type.description) })
+        let tensors = plan.entries.map { entry in
+            let error = stats[entry.name]
+            return ContainerMetadata.TensorRecord(name: entry.name, shape: entry.shape, sourceDType: entry.sourceDType.description,
+                                                  dtype: entry.dtype.description, reason: entry.reason,
+                                                  rmse: error?.rmse ?? (entry.passesThrough ? 0 : nil), snrDB: error?.snrDB)
+        }
+        self.init(recipe: recipe, tensors: tensors)
+    }
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import LLMQCore
+import LLMQFormats
+import LLMQQuant
+
+struct QuantizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "Quantize a model's weight matrices to int8/int4 blocks and write a self-contained file (an llmq container, or GGUF).",
+        discussion: """
+            The type defaults from OUT's extension (.q8 → q8_0, .q4 → q4_0). Norms stay f32; the classifier gets q8_0 under \
+            a 4-bit type; a matrix whose rows are not whole blocks falls back to a smaller group, else f16 — each decision \
+            is recorded in the file with its reason. Streams tensor by tensor (memory near the largest tensor), writes \
+            atomically and never over the input.
+            """
+    )
+
+    @OptionGroup var files: ConversionArguments
+
+    @Option(help: "Base type: q8_0, q4_0, q4_1 (or f16, bf16, f32); default from OUT's extension.")
+    var type: String?
+
+    @Option(help: "Group size (elements per block) of the base type: 32, 64, 128 or 256.")
+    var group: Int?
+
+    @Option(name: .customLong("tensor-type"), parsing: .singleValue,
+            help: ArgumentHelp("Give tensors whose name matches REGEX this type; the first matching rule wins (repeatable).",
+                               valueName: "REGEX=TYPE"))
+    var tensorTypes: [String] = []
+
+    @Option(help: "Threads for quantizing (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// `.q8` → q8_0, `.q4` → q4_0; nil for other extensions.
+    static func defaultType(for path: String) -> String? {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".q8") { return "q8_0" }
+        if lower.hasSuffix(".q4") { return "q4_0" }
+        return nil
+    }
+
+    func run() throws {
+        guard let typeName = type ?? Self.defaultType(for: files.output) else {
+            throw LLMQError(.usage, "name the type with --type (q8_0, q4_0, q4_1), or use a .q8 or .q4 output", file: files.output)
+        }
+        let format = try ModelFile.outputFormat(for: files.output, explicit: nil)
+        guard format != .llama2c else {
+            throw LLMQError(.usage, "llama2.c checkpoints hold only fp32 or their own int8 groups (use convert --l2c-version 2); quantize to .q4, .q8, .llmq or .gguf",
+                            file: files.output)
+        }
+        let recipe = try QuantizationRecipe(type: typeName, group: group, rules: tensorTypes)
+        let source = try files.openInput()
+        let plan = try recipe.plan(for: source)
+        let stats = QuantizationStats()
+        let view = try Quantizer.view(of: source, plan: plan, stats: stats, threads: threads)
+        var parameters = ["type": recipe.base.description]
+        if !tensorTypes.isEmpty { parameters["tensor_type"] = tensorTypes.joined(separator: " ") }
+        if let threads { parameters["threads"] = String(threads) }
+        let record = { @Sendable in ContainerMetadata.Quantization(plan: plan, stats: stats) }
+        let seconds = try files.write(view, source: source, command: "quantize", parameters: parameters, format: format,
+                                      threads: threads, quantization: record)
+        // The summary comes from the file as written (a container or any other format).
+        let written = try ModelFile.open(files.output)
+        let quantization = record()
+        let summary = QuantizeSummary(input: source, output: written, quantization: quantization, seconds: seconds)
+        if json {
+            try Terminal.json(summary)
+        } else {
+            print(RecipeTable.render(quantization, tensors: written.tensors))
+            print(summary.totalsLine)
+        }
+    }
+}
+
+/// What `quantize` reports: per tensor what it became and its error, and the totals.
+struct QuantizeSummary: Encodable {
+    struct Row: Encodable {
+        var name: String
+        var shape: [Int]
+        var from: String
+        var to: String
+        var bytes: Int
+        var storedBytes: Int
+        var rmse: Double?
+        var snrDB: Double?
+        var reason: String?
+    }
+
+    struct Totals: Encodable {
+        var inputBytes: Int
+        var outputBytes: Int
+        var parameters: Int
+        /// Stored tensor bits over all parameters, norms and fallbacks included.
+        var bitsPerWeight: Double
+        var seconds: Double
+        var megabytesPerSecond: Double
+    }
+
+    var input: String
+    var output: String
+    var recipe: ContainerMetadata.Recipe?
+    var tensors: [Row]
+    var totals: Totals
+
+    init(input: Model, output: Model, quantization: ContainerMetadata.Quantization, seconds: Double) {
+        self.input = input.path
+        self.output = output.path
+        recipe = quantization.recipe
+        let records = Dictionary(quantization.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        tensors = output.tensors.map { t in
+            let r = records[t.name]
+            return Row(name: t.name, shape: t.shape, from: r?.sourceDType ?? t.dtype.description, to: t.dtype.description,
+                       bytes: t.byteCount, storedBytes: t.storedByteCount, rmse: r?.rmse, snrDB: r?.snrDB, reason: r?.reason)
+        }
+        let parameters = output.parameterCount
+        let stored = output.tensors.reduce(0) { $0 + $1.storedByteCount }
+        totals = Totals(inputBytes: input.totalFileBytes, outputBytes: output.totalFileBytes, parameters: parameters,
+                        bitsPerWeight: parameters > 0 ? Double(stored * 8) / Double(parameters) : 0, seconds: seconds,
+                        megabytesPerSecond: Double(input.totalFileBytes) / 1e6 / max(seconds, 1e-9))
+    }
+
+    var totalsLine: String {
+        let t = totals
+        return "totals: \(Format.bytes(t.inputBytes)) → \(Format.bytes(t.outputBytes)) (\(Format.fixed(Double(t.outputBytes) / Double(max(t.inputBytes, 1)) * 100, 1))%), "
+            + "\(Format.count(t.parameters)) parameters at \(Format.fixed(t.bitsPerWeight, 3)) bits per weight, "
+            + "\(Format.fixed(t.seconds, 2)) s (\(Format.fixed(t.megabytesPerSecond, 0)) MB/s of input)"
+    }
+}
