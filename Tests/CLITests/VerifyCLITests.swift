@@ -64,6 +64,21 @@ struct VerifyCLITests {
         #expect(tensors.first?["name"] as? String == "blk.1.attn_q.weight")
     }
 
+    @Test("quantized containers from llmq quantize: q8_0 passes strict gates, q4_0 fails them with exit 1")
+    func quantizedContainers() throws {
+        let dir = try Fixtures.scratch()
+        for (out, type) in [("m.q8", "q8_0"), ("m.q4", "q4_0")] {
+            let q = try Fixtures.llmq("quantize", Fixtures.stories260K, dir + "/" + out, "--type", type, "-z", Fixtures.tok512)
+            try #require(q.status == 0, "\(q.stderr)")
+        }
+        let gates = ["--max-kld", "0.005", "--min-top1", "95"]
+        let q8 = try Fixtures.llmq(["verify", Fixtures.stories260K, dir + "/m.q8", "-z", Fixtures.tok512] + Self.text + Self.small + gates)
+        #expect(q8.status == 0, "\(q8.stderr)")
+        #expect(q8.stdout.contains("q8_0"))
+        let q4 = try Fixtures.llmq(["verify", Fixtures.stories260K, dir + "/m.q4", "-z", Fixtures.tok512] + Self.text + Self.small + gates)
+        #expect(q4.status == 1 && q4.stderr.contains("mean KLD = "), "\(q4.stderr)")
+    }
+
     @Test("a saved reference verifies later without the reference model, with the same figures")
     func savedReference() throws {
         let dir = try Fixtures.scratch()
