@@ -36,17 +36,13 @@ struct EvaluationOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
     }
 
-    /// Opens a model with a tokenizer: the file's own, else -z, else tokenizer.bin beside it.
+    /// Opens a model with a tokenizer: the file's own, else -z, else a llama2.c tokenizer.bin beside
+    /// it. A file's own tokenizer is never replaced, so `verify` notices two models that disagree.
     func open(_ path: String) throws -> (model: Model, tokenizer: any Tokenizer) {
-        let model = try ModelFile.open(path)
-        if model.tokenizer == nil {
-            let beside = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("tokenizer.bin").path
-            guard let tokenizerPath = z ?? (FileManager.default.fileExists(atPath: beside) ? beside : nil) else {
-                throw LLMQError(.usage, "has no tokenizer; pass one with -z", file: path)
-            }
-            model.tokenizer = try Llama2CTokenizerFile.read(path: tokenizerPath, expectedCount: model.config.vocabSize)
-        }
-        return (model, try Tokenizers.make(model.tokenizer!))
+        let own = try ModelFile.open(path)
+        let model = own.tokenizer != nil ? own : try ModelFile.openWithTokenizer(path, tokenizerPath: z)
+        guard let vocabulary = model.tokenizer else { throw LLMQError(.usage, "has no tokenizer; pass one with -z", file: path) }
+        return (model, try Tokenizers.make(vocabulary))
     }
 
     /// The text file's tokens, BOS first (invalid UTF-8 is replaced, as a text editor would show it).
