@@ -12,7 +12,7 @@ let package = Package(
     name: "llmq",
     products: [
         .executable(name: "llmq", targets: ["llmq"]),
-        .library(name: "LLMQ", targets: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine"]),
+        .library(name: "LLMQ", targets: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,19 +23,21 @@ let package = Package(
         .target(name: "LLMQQuant", dependencies: ["LLMQCore"], swiftSettings: kernels),
         .target(name: "LLMQFormats", dependencies: ["LLMQCore", "LLMQQuant", "CZstd"], swiftSettings: fastMath),
         .target(name: "LLMQEngine", dependencies: ["LLMQCore", "LLMQQuant"], swiftSettings: kernels),
+        .target(name: "LLMQVerify", dependencies: ["LLMQCore", "LLMQEngine", "LLMQQuant"], swiftSettings: fastMath),
         .executableTarget(
             name: "llmq",
             dependencies: [
-                "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine",
+                "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
         ),
-        .target(name: "LLMQTestSupport", path: "Tests/LLMQTestSupport"),
+        .target(name: "LLMQTestSupport", dependencies: ["LLMQCore", "LLMQQuant"], path: "Tests/LLMQTestSupport"),
         .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore", "LLMQTestSupport"]),
         .testTarget(name: "LLMQFormatsTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQTestSupport"]),
         .testTarget(name: "LLMQQuantTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQTestSupport"]),
         .testTarget(name: "LLMQEngineTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQTestSupport"]),
+        .testTarget(name: "LLMQVerifyTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQVerify", "LLMQTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LLMQCore", "LLMQTestSupport"]),
     ]
 )

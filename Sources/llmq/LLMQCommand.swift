@@ -10,7 +10,8 @@ struct LLMQCommand: ParsableCommand {
         commandName: "llmq",
         abstract: "Convert, quantize, inspect and verify Llama-family model weights.",
         version: version,
-        subcommands: [RunCommand.self, InspectCommand.self, SynthCommand.self, ConvertCommand.self, DequantizeCommand.self, QuantizeCommand.self]
+        subcommands: [RunCommand.self, InspectCommand.self, SynthCommand.self, ConvertCommand.self, DequantizeCommand.self, QuantizeCommand.self,
+                      PerplexityCommand.self, VerifyCommand.self]
     )
 
     /// Exit codes: 0 success, 1 a quality gate failed, 2 bad input or usage.

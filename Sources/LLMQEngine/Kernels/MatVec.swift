@@ -44,11 +44,9 @@ extension MatVec {
         let grain = max(1, 65536 / max(cols * count, 1))
         switch w.dtype.kind {
         case .f32:
-            pool.parallelFor(rows, grain: grain) { range in
-                for r in range {
-                    let row = w.row(r)
-                    for t in 0..<count { y[t * rows + r] = DotF32.dot(row, x + t * cols, cols) }
-                }
+            // Whole 4-row tiles per thread.
+            pool.parallelFor((rows + 3) / 4, grain: max(1, grain / 4)) { blocks in
+                BatchedF32.multiply(w, x, count: count, y, rows: (4 * blocks.lowerBound)..<min(4 * blocks.upperBound, rows))
             }
         case .f16:
             pool.parallelFor(rows, grain: grain) { range in

@@ -50,36 +50,39 @@ public enum Ops {
 }
 
 /// Rotary position embedding on interleaved pairs (x[2i], x[2i+1]), as llama2.c and GGUF's
-/// `llama` architecture store Q and K. Frequencies are precomputed; sin/cos are computed once
-/// per position and shared by every head.
-public struct Rope {
+/// `llama` architecture store Q and K. sin/cos are tabulated once for every position of the
+/// context, so a batch of positions rotates in parallel and every path gets identical values.
+public struct Rope: Sendable {
     public let headDim: Int
-    private let frequencies: [Float]
-    private var cosines: [Float]
-    private var sines: [Float]
+    private let cosines: [Float]    // (position, headDim / 2)
+    private let sines: [Float]      // (position, headDim / 2)
 
-    public init(headDim: Int, theta: Float) {
+    public init(headDim: Int, theta: Float, positions: Int) {
         self.headDim = headDim
-        frequencies = (0..<headDim / 2).map { 1 / powf(theta, Float(2 * $0) / Float(headDim)) }
-        cosines = [Float](repeating: 1, count: headDim / 2)
-        sines = [Float](repeating: 0, count: headDim / 2)
-    }
-
-    public mutating func setPosition(_ pos: Int) {
-        for i in 0..<frequencies.count {
-            let angle = Float(pos) * frequencies[i]
-            cosines[i] = cosf(angle)
-            sines[i] = sinf(angle)
+        let half = headDim / 2
+        let frequencies = (0..<half).map { 1 / powf(theta, Float(2 * $0) / Float(headDim)) }
+        var cosines = [Float](repeating: 1, count: positions * half)
+        var sines = [Float](repeating: 0, count: positions * half)
+        for pos in 0..<positions {
+            for i in 0..<half {
+                let angle = Float(pos) * frequencies[i]
+                cosines[pos * half + i] = cosf(angle)
+                sines[pos * half + i] = sinf(angle)
+            }
         }
+        self.cosines = cosines
+        self.sines = sines
     }
 
-    /// Rotates `heads` consecutive heads of `headDim` values at `x` for the current position.
-    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int) {
-        cosines.withUnsafeBufferPointer { c in
-            sines.withUnsafeBufferPointer { s in
+    /// Rotates `heads` consecutive heads of `headDim` values at `x` for position `position`.
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+        let half = headDim / 2
+        cosines.withUnsafeBufferPointer { cosAll in
+            sines.withUnsafeBufferPointer { sinAll in
+                let c = cosAll.baseAddress! + position * half, s = sinAll.baseAddress! + position * half
                 for h in 0..<heads {
                     let v = x + h * headDim
-                    for i in 0..<headDim / 2 {
+                    for i in 0..<half {
                         let v0 = v[2 * i], v1 = v[2 * i + 1]
                         v[2 * i] = v0 * c[i] - v1 * s[i]
                         v[2 * i + 1] = v0 * s[i] + v1 * c[i]

@@ -12,8 +12,10 @@ public final class Transformer {
     /// Positions the KV cache holds (≤ the model's context length).
     public let contextLength: Int
     public let matvec: MatVec
-    private let state: RunState
-    private var rope: Rope
+    let state: RunState
+    let rope: Rope
+    /// Activations for `forward(tokens:startPos:)`, grown to the largest batch seen.
+    let batch: BatchState
 
     public init(weights: TransformerWeights, contextLength: Int? = nil, pool: ThreadPool = ThreadPool()) {
         self.weights = weights
@@ -21,7 +23,8 @@ public final class Transformer {
         self.contextLength = min(contextLength ?? config.contextLength, config.contextLength)
         matvec = MatVec(pool: pool)
         state = RunState(config: config, contextLength: self.contextLength)
-        rope = Rope(headDim: config.headDim, theta: config.ropeTheta)
+        rope = Rope(headDim: config.headDim, theta: config.ropeTheta, positions: self.contextLength)
+        batch = BatchState(config: config, contextLength: self.contextLength, threads: pool.threads)
     }
 
     public convenience init(model: Model, contextLength: Int? = nil, pool: ThreadPool = ThreadPool()) throws {
@@ -37,7 +40,6 @@ public final class Transformer {
         let dim = c.dim, kvDim = c.kvDim, hidden = c.hiddenDim
         let x = s.x, xb = s.xb, xb2 = s.xb2
         w.embed(token, into: x)
-        rope.setPosition(pos)
 
         for (l, layer) in w.layers.enumerated() {
             Ops.rmsnorm(xb, x, layer.attnNorm, dim, eps: c.normEpsilon)
@@ -47,8 +49,8 @@ public final class Transformer {
             matvec(layer.wq, xb, s.q)
             matvec(layer.wk, xb, k)
             matvec(layer.wv, xb, v)
-            rope.apply(s.q, heads: c.headCount)
-            rope.apply(k, heads: c.kvHeadCount)
+            rope.apply(s.q, heads: c.headCount, position: pos)
+            rope.apply(k, heads: c.kvHeadCount, position: pos)
 
             attention(layer: l, pos: pos, out: xb)
             matvec(layer.wo, xb, xb2)
@@ -70,28 +72,64 @@ public final class Transformer {
     /// once the context is long enough to pay for it.
     private func attention(layer l: Int, pos: Int, out: UnsafeMutablePointer<Float>) {
         let c = config, s = state
-        let headDim = c.headDim, kvDim = c.kvDim, ctx = contextLength
+        let headDim = c.headDim, ctx = contextLength
         let groupSize = c.headCount / c.kvHeadCount
-        let scale = 1 / sqrtf(Float(headDim))
-        let keys = s.keyCache + l * ctx * kvDim, values = s.valueCache + l * ctx * kvDim
+        let cache = KVCacheLayer(transformer: self, layer: l)
         let grain = max(1, 32768 / max((pos + 1) * headDim, 1))
         matvec.pool.parallelFor(c.headCount, grain: grain) { heads in
             for h in heads {
-                let q = s.q + h * headDim
-                let att = s.att + h * ctx
-                let kvOffset = (h / groupSize) * headDim
-                for t in 0...pos {
-                    att[t] = DotF32.dot(UnsafeRawPointer(keys + t * kvDim + kvOffset), q, headDim) * scale
-                }
-                Ops.softmax(att, pos + 1)
-                let o = out + h * headDim
-                o.update(repeating: 0, count: headDim)
-                for t in 0...pos {
-                    let a = att[t]
-                    let vt = values + t * kvDim + kvOffset
-                    for i in 0..<headDim { o[i] += a * vt[i] }
-                }
+                cache.attend(query: s.q + h * headDim, kvHead: h / groupSize, positions: pos + 1,
+                             scratch: s.att + h * ctx, out: out + h * headDim)
             }
+        }
+    }
+}
+
+/// One layer's keys and values in the cache, and attention of one query head over them. Both
+/// forward paths use it, so token-by-token and batched logits agree.
+struct KVCacheLayer {
+    let keys: UnsafeMutablePointer<Float>       // (position, kv_dim)
+    let values: UnsafeMutablePointer<Float>     // (position, kv_dim)
+    let kvDim: Int
+    let headDim: Int
+    let scale: Float
+
+    init(transformer t: Transformer, layer l: Int) {
+        let c = t.config
+        kvDim = c.kvDim
+        headDim = c.headDim
+        keys = t.state.keyCache + l * t.contextLength * kvDim
+        values = t.state.valueCache + l * t.contextLength * kvDim
+        scale = 1 / sqrtf(Float(headDim))
+    }
+
+    /// out (head_dim) = softmax(q·Kᵀ / √head_dim) · V over positions 0..<positions of `kvHead`;
+    /// `scratch` holds `positions` scores.
+    @inline(__always)
+    func attend(query q: UnsafePointer<Float>, kvHead: Int, positions: Int, scratch att: UnsafeMutablePointer<Float>,
+                out o: UnsafeMutablePointer<Float>) {
+        let kvOffset = kvHead * headDim
+        for t in 0..<positions {
+            att[t] = DotF32.dot(UnsafeRawPointer(keys + t * kvDim + kvOffset), q, headDim) * scale
+        }
+        Ops.softmax(att, positions)
+        // Eight output values at a time stay in a register across all positions; the sums are
+        // formed in the same order (and unfused) as the scalar loop for the remaining values.
+        let v = UnsafeRawPointer(values + kvOffset)
+        var i = 0
+        while i + 8 <= headDim {
+            var acc = SIMD8<Float>()
+            for t in 0..<positions {
+                acc = acc + SIMD8(repeating: att[t]) * v.loadUnaligned(fromByteOffset: 4 * (t * kvDim + i), as: SIMD8<Float>.self)
+            }
+            UnsafeMutableRawPointer(o).storeBytes(of: acc, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < headDim {
+            var acc: Float = 0
+            for t in 0..<positions { acc = acc + att[t] * values[t * kvDim + kvOffset + i] }
+            o[i] = acc
+            i += 1
         }
     }
 }

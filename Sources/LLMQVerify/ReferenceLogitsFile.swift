@@ -1,0 +1,203 @@
+import Foundation
+import LLMQCore
+import LLMQEngine
+
+/// A reference model's output saved for later comparisons (`formats/reference-logits.md`): the
+/// evaluation settings, the token ids, and per scored position the target's log-probability, the
+/// most likely tokens (enough to leave at most `tailMass` outside, up to `maxKept`) with theirs, and
+/// the log of the remaining mass. A candidate then verifies against
+/// it without the reference model.
+public struct SavedReference: Sendable {
+    public struct Header: Codable, Sendable, Equatable {
+        public var contextLength: Int
+        public var chunkCount: Int
+        public var scoreAll: Bool
+        public var bosID: Int
+        public var vocabSize: Int
+        /// Most tokens a record keeps.
+        public var maxKept: Int
+        /// Records keep tokens until at most this probability is left outside (or `maxKept` is reached).
+        public var tailMass: Double
+        /// chunkCount × contextLength: the stream as tokenized, before BOS replaces each chunk's first token.
+        public var tokenCount: Int
+        public var scoredCount: Int
+        /// `TokenizerIdentity.hex` of the reference's tokenizer.
+        public var tokenizer: String
+        /// The model the logits came from, and its format, for reports.
+        public var model: String
+        public var modelFormat: String
+        public var text: String?
+
+        /// - Parameters:
+        ///   - model: the reference model (its path and format are recorded).
+        ///   - maxKept: capped at the vocabulary size.
+        public init(plan: EvaluationPlan, model: Model, tokenizer: any Tokenizer, text: String?,
+                    maxKept: Int = Verification.defaultMaxKept, tailMass: Double = Verification.defaultTailMass) {
+            contextLength = plan.contextLength
+            chunkCount = plan.chunkCount
+            scoreAll = plan.scoreAll
+            bosID = plan.bosID
+            vocabSize = model.config.vocabSize
+            self.maxKept = min(maxKept, vocabSize)
+            self.tailMass = tailMass
+            tokenCount = plan.chunkCount * plan.contextLength
+            scoredCount = plan.scoredTotal
+            self.tokenizer = TokenizerIdentity.hex(TokenizerIdentity.fingerprint(tokenizer))
+            self.model = model.path
+            modelFormat = model.format.description
+            self.text = text
+        }
+    }
+
+    public static let magic: [UInt8] = Array("LLMQREF\0".utf8)
+    public static let version: UInt32 = 1
+    static let maxHeaderBytes = 1 << 20
+
+    public let path: String
+    public let header: Header
+    public let tokens: [Int]
+    /// One per scored position, chunk by chunk, positions ascending.
+    public let summaries: [ReferenceSummary]
+
+    public var plan: EvaluationPlan {
+        // The header was validated to describe a plan these tokens fill exactly.
+        try! EvaluationPlan(tokenCount: header.tokenCount, contextLength: header.contextLength, maxChunks: header.chunkCount,
+                            scoreAll: header.scoreAll, bosID: header.bosID)
+    }
+
+    public static func isReferenceFile(_ path: String) -> Bool {
+        guard let file = try? MappedFile(path: path), file.count >= magic.count else { return false }
+        return Array(file.bytes[0..<magic.count]) == magic
+    }
+
+    public static func read(path: String) throws -> SavedReference {
+        let file = try MappedFile(path: path)
+        do {
+            return try read(file)
+        } catch let e as LLMQError {
+            throw e.inFile(path)
+        }
+    }
+
+    private static func read(_ file: MappedFile) throws -> SavedReference {
+        var r = ByteReader(file.bytes)
+        guard Array(try r.bytes(magic.count, "magic")) == magic else { throw LLMQError(.badMagic, "not an llmq reference-logits file", offset: 0) }
+        let version = try r.u32("version")
+        guard version == Self.version else { throw LLMQError(.unsupported, "reference-logits version \(version) (llmq reads 1)", offset: 8) }
+        let headerLength = Int(try r.u32("header length"))
+        guard headerLength <= maxHeaderBytes else { throw LLMQError(.invalid, "header length \(headerLength) exceeds \(maxHeaderBytes)", offset: 12) }
+        let json = try r.bytes(headerLength, "JSON header")
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: Data(json))
+        } catch {
+            throw LLMQError(.invalid, "header is not valid JSON for a reference-logits file: \(error)", offset: 16)
+        }
+        try validate(header)
+        try r.skip((8 - r.offset % 8) % 8, "header padding")
+
+        let tokenBytes = try Checked.mul(header.tokenCount, 4, what: "token table")
+        let minimumRecords = try Checked.mul(header.scoredCount, 12, what: "record table")
+        guard tokenBytes <= r.remaining, minimumRecords <= r.remaining - tokenBytes else {
+            throw LLMQError(.truncated, "file has \(file.count) bytes, too few for \(header.tokenCount) tokens and \(header.scoredCount) records")
+        }
+        var tokens: [Int] = []
+        tokens.reserveCapacity(header.tokenCount)
+        for i in 0..<header.tokenCount {
+            let at = r.offset
+            let token = Int(try r.i32("token \(i)"))
+            guard token >= 0, token < header.vocabSize else { throw LLMQError(.invalid, "token \(token) is outside the vocabulary", offset: at) }
+            tokens.append(token)
+        }
+        var summaries: [ReferenceSummary] = []
+        summaries.reserveCapacity(header.scoredCount)
+        let minKept = min(TokenComparison.overlapWidth, header.vocabSize)
+        for j in 0..<header.scoredCount {
+            let at = r.offset
+            let target = try r.f32("record \(j)")
+            let tail = try r.f32("record \(j)")
+            let kept = Int(try r.u32("record \(j)"))
+            guard kept >= minKept, kept <= header.maxKept else {
+                throw LLMQError(.invalid, "record \(j) keeps \(kept) tokens, outside \(minKept)...\(header.maxKept)", offset: at + 8)
+            }
+            let ids = try (0..<kept).map { _ in Int(try r.u32("record \(j)")) }
+            let logProbs = try (0..<kept).map { _ in try r.f32("record \(j)") }
+            // Log-probabilities are ≤ 0 (a little rounding above is harmless); only the tail may be −∞.
+            guard target.isFinite, target <= 1e-4, !tail.isNaN, tail <= 1e-4,
+                  ids.allSatisfy({ $0 < header.vocabSize }), logProbs.allSatisfy({ $0.isFinite && $0 <= 1e-4 }) else {
+                throw LLMQError(.invalid, "record \(j) holds a token id outside the vocabulary or an impossible log-probability", offset: at)
+            }
+            summaries.append(ReferenceSummary(targetLogProb: target, tailLogProb: tail, ids: ids, logProbs: logProbs))
+        }
+        guard r.remaining == 0 else { throw LLMQError(.invalid, "\(r.remaining) bytes follow the last record", offset: r.offset) }
+        return SavedReference(path: file.path, header: header, tokens: tokens, summaries: summaries)
+    }
+
+    private static func validate(_ h: Header) throws {
+        func check(_ ok: Bool, _ message: String) throws {
+            if !ok { throw LLMQError(.invalid, "header: " + message, offset: 16) }
+        }
+        let limit = 1 << 24
+        try check(h.vocabSize >= 1 && h.vocabSize <= limit, "vocab_size \(h.vocabSize) is out of range")
+        try check(h.contextLength >= 4 && h.contextLength <= limit, "context length \(h.contextLength) is out of range")
+        try check(h.chunkCount >= 1 && h.chunkCount <= limit, "chunk count \(h.chunkCount) is out of range")
+        try check(h.bosID >= 0 && h.bosID < h.vocabSize, "BOS id \(h.bosID) is outside the vocabulary")
+        try check(h.maxKept >= min(TokenComparison.overlapWidth, h.vocabSize) && h.maxKept <= h.vocabSize,
+                  "max kept \(h.maxKept) must be in \(min(TokenComparison.overlapWidth, h.vocabSize))...\(h.vocabSize)")
+        try check(h.tailMass >= 0 && h.tailMass < 1, "tail mass \(h.tailMass) must be in [0, 1)")
+        try check(h.tokenCount == (try Checked.mul(h.chunkCount, h.contextLength, what: "token count")),
+                  "token count \(h.tokenCount) is not chunks × context")
+        let plan = try EvaluationPlan(tokenCount: h.tokenCount, contextLength: h.contextLength, maxChunks: h.chunkCount,
+                                      scoreAll: h.scoreAll, bosID: h.bosID)
+        try check(h.scoredCount == plan.scoredTotal, "scored count \(h.scoredCount) does not match the plan's \(plan.scoredTotal)")
+    }
+}
+
+/// Streams a saved reference to disk as the reference model runs (through `AtomicFileWriter`, so
+/// an interrupted run leaves no partial file).
+public final class ReferenceLogitsWriter {
+    public let header: SavedReference.Header
+    private let out: AtomicFileWriter
+    private var written = 0
+
+    /// - Parameters:
+    ///   - tokens: the tokenized text; its first `header.tokenCount` are stored.
+    ///   - inputs: files this run reads; overwriting any of them is refused.
+    public init(path: String, header: SavedReference.Header, tokens: [Int], refusingToOverwrite inputs: [String]) throws {
+        guard tokens.count >= header.tokenCount else {
+            throw LLMQError(.usage, "\(tokens.count) tokens for a header that says \(header.tokenCount)", file: path)
+        }
+        self.header = header
+        // Dropped before `commit()` (an error anywhere), the writer deletes its temporary file.
+        out = try AtomicFileWriter(path: path, refusingToOverwrite: inputs)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = try encoder.encode(header)
+        try out.write(SavedReference.magic)
+        try out.write(SavedReference.version)
+        try out.write(UInt32(json.count))
+        try out.write([UInt8](json))
+        try out.align(to: 8)
+        for t in tokens.prefix(header.tokenCount) { try out.write(Int32(t)) }
+    }
+
+    public func append(_ s: ReferenceSummary) throws {
+        guard s.ids.count <= header.maxKept, s.logProbs.count == s.ids.count, written < header.scoredCount else {
+            throw LLMQError(.usage, "record \(written) does not fit the header (≤ \(header.maxKept) tokens, \(header.scoredCount) records)",
+                            file: out.path)
+        }
+        try out.write(s.targetLogProb)
+        try out.write(s.tailLogProb)
+        try out.write(UInt32(s.ids.count))
+        for id in s.ids { try out.write(UInt32(id)) }
+        for lp in s.logProbs { try out.write(lp) }
+        written += 1
+    }
+
+    public func commit() throws {
+        guard written == header.scoredCount else {
+            throw LLMQError(.usage, "\(written) of \(header.scoredCount) records written", file: out.path)
+        }
+        try out.commit()
+    }
+}
