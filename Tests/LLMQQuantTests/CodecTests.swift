@@ -95,4 +95,20 @@ struct CodecTests {
         #expect(throws: LLMQError.self) { try Quantize.tensor([1, 2], shape: [3], as: .f32) }
         #expect(throws: LLMQError.self) { try Quantize.tensor([Float](repeating: 0, count: 32), shape: [1, 32], as: DType(.q4_K)) }
     }
+
+    /// Activations of a model whose weights overflow fp32 reach the q8_0 codec (the integer
+    /// kernels quantize them); a fuzzed GGUF made `Int8(NaN)` trap there.
+    @Test("q8_0 gives defined quants for non-finite input: NaN 0, the rest of a block holding inf 0")
+    func nonFiniteActivations() {
+        var values = [Float](repeating: 1, count: 64)
+        values[3] = .infinity
+        values[40] = .nan
+        var block = [UInt8](repeating: 0xAA, count: 2 * DType.q8_0.blockBytes)
+        values.withUnsafeBufferPointer { x in
+            block.withUnsafeMutableBytes { Q8_0Codec().quantize(x, into: $0, blockSize: 32, importance: nil) }
+        }
+        let quants = { (b: Int) in block[(b * 34 + 2)..<(b * 34 + 34)].map { Int8(bitPattern: $0) } }
+        #expect(quants(0).allSatisfy { $0 == 0 }, "d = inf, 1/d = 0: every product is 0 or NaN")
+        #expect(quants(1).enumerated().allSatisfy { $0.element == ($0.offset == 8 ? 0 : 127) }, "\(quants(1))")
+    }
 }

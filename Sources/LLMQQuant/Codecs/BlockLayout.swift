@@ -57,6 +57,14 @@ func nibble(_ v: Float) -> UInt8 {
     v >= 15 ? 15 : v >= 0 ? UInt8(v) : 0
 }
 
+/// round-half-away-from-zero(v) for the −127...127 a block of finite values produces; NaN (a block
+/// holding ±inf, as activations of a model whose weights overflow fp32 do) gives 0 and ±inf the
+/// nearest end, rather than a trap or undefined behaviour.
+@inline(__always)
+func quant8(_ v: Float) -> Int8 {
+    v >= 127 ? 127 : v <= -127 ? -127 : v == v ? Int8(v.rounded(.toNearestOrAwayFromZero)) : 0
+}
+
 /// Block reductions eight lanes at a time (the scalar loops do not vectorize: a max reduction is a
 /// serial dependency for the compiler). Blocks are multiples of 8 elements.
 enum BlockScan {

@@ -6,7 +6,8 @@ import LLMQCore
 /// Quantization is ggml's `quantize_row_q8_0_ref` (and `gguf.quants.Q8_0`): d = max|x| / 127 in fp32,
 /// q[i] = round-half-away-from-zero(x[i] · (1/d)), d stored as fp16. Round to nearest, no scale
 /// search, so `importance` is ignored (a weighted search may come later; the bytes would then differ
-/// from ggml's by design). Values must be finite; `Quantize.elements` checks that before calling.
+/// from ggml's by design). Weights must be finite (`Quantize.elements` checks); activations may not be,
+/// and then give defined quants (`quant8`).
 public struct Q8_0Codec: BlockCodec {
     /// | offset | bytes | field |
     /// |---|---|---|
@@ -28,7 +29,7 @@ public struct Q8_0Codec: BlockCodec {
             let id = reciprocal(d)
             Half.store(d, block, layout.scaleOffset)
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: Int8.self)
-            for i in 0..<n { q[i] = Int8((x[i] * id).rounded(.toNearestOrAwayFromZero)) }
+            for i in 0..<n { q[i] = quant8(x[i] * id) }
         }
     }
 
