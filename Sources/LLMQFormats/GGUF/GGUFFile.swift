@@ -121,13 +121,13 @@ public struct GGUFFile: Sendable {
         return Int(raw)
     }
 
-    private static func string(_ r: inout ByteReader, _ what: String) throws -> [UInt8] {
+    private static func string(_ r: inout ByteReader, _ what: @autoclosure () -> String) throws -> [UInt8] {
         let at = r.offset
-        let length = try r.u64("length of \(what)")
+        let length = try r.u64("length of \(what())")
         guard length <= UInt64(r.remaining) else {
-            throw LLMQError(.truncated, "\(what) claims \(length) bytes but only \(r.remaining) are left in the file", offset: at)
+            throw LLMQError(.truncated, "\(what()) claims \(length) bytes but only \(r.remaining) are left in the file", offset: at)
         }
-        return Array(try r.bytes(Int(length), what))
+        return Array(try r.bytes(Int(length), what()))
     }
 
     /// Keys and tensor names: strings that must be valid UTF-8.
@@ -138,45 +138,67 @@ public struct GGUFFile: Sendable {
         return s
     }
 
-    private static func valueType(_ r: inout ByteReader, _ what: String) throws -> GGUFValueType {
+    private static func valueType(_ r: inout ByteReader, _ what: @autoclosure () -> String) throws -> GGUFValueType {
         let at = r.offset
-        let raw = try r.u32(what)
+        let raw = try r.u32(what())
         guard let type = GGUFValueType(rawValue: raw) else {
-            throw LLMQError(.invalid, "\(what) is \(raw), not a GGUF value type (0...12)", offset: at)
+            throw LLMQError(.invalid, "\(what()) is \(raw), not a GGUF value type (0...12)", offset: at)
         }
         return type
     }
 
-    private static func value(_ r: inout ByteReader, _ type: GGUFValueType, _ what: String, depth: Int) throws -> GGUFValue {
+    private static func value(_ r: inout ByteReader, _ type: GGUFValueType, _ what: @autoclosure () -> String, depth: Int) throws -> GGUFValue {
         switch type {
-        case .uint8: return .uint8(try r.u8(what))
-        case .int8: return .int8(try r.read(Int8.self, what))
-        case .uint16: return .uint16(try r.read(UInt16.self, what))
-        case .int16: return .int16(try r.read(Int16.self, what))
-        case .uint32: return .uint32(try r.u32(what))
-        case .int32: return .int32(try r.i32(what))
-        case .uint64: return .uint64(try r.u64(what))
-        case .int64: return .int64(try r.i64(what))
-        case .float32: return .float32(try r.f32(what))
-        case .float64: return .float64(try r.f64(what))
+        case .uint8: return .uint8(try r.u8(what()))
+        case .int8: return .int8(try r.read(Int8.self, what()))
+        case .uint16: return .uint16(try r.read(UInt16.self, what()))
+        case .int16: return .int16(try r.read(Int16.self, what()))
+        case .uint32: return .uint32(try r.u32(what()))
+        case .int32: return .int32(try r.i32(what()))
+        case .uint64: return .uint64(try r.u64(what()))
+        case .int64: return .int64(try r.i64(what()))
+        case .float32: return .float32(try r.f32(what()))
+        case .float64: return .float64(try r.f64(what()))
         case .bool:
             let at = r.offset
-            let b = try r.u8(what)
-            guard b <= 1 else { throw LLMQError(.invalid, "\(what) is a bool holding \(b), not 0 or 1", offset: at) }
+            let b = try r.u8(what())
+            guard b <= 1 else { throw LLMQError(.invalid, "\(what()) is a bool holding \(b), not 0 or 1", offset: at) }
             return .bool(b == 1)
         case .string:
-            return .string(try string(&r, what))
+            return .string(try string(&r, what()))
         case .array:
             guard depth < GGUF.maxArrayNesting else {
-                throw LLMQError(.invalid, "\(what) nests arrays deeper than \(GGUF.maxArrayNesting) levels", offset: r.offset)
+                throw LLMQError(.invalid, "\(what()) nests arrays deeper than \(GGUF.maxArrayNesting) levels", offset: r.offset)
             }
-            let element = try valueType(&r, "element type of \(what)")
-            let n = try count(&r, "element count of \(what)", minimumEach: element.minimumSize)
-            var items: [GGUFValue] = []
-            items.reserveCapacity(n)
-            for i in 0..<n { items.append(try value(&r, element, "\(what)[\(i)]", depth: depth + 1)) }
-            return .array(element, items)
+            let element = try valueType(&r, "element type of \(what())")
+            let n = try count(&r, "element count of \(what())", minimumEach: element.minimumSize)
+            return .array(element, try array(&r, element, n, what(), depth: depth))
         }
+    }
+
+    /// `n` elements of `element` (n already bounded by the bytes left), stored as GGUFArray packs them.
+    private static func array(_ r: inout ByteReader, _ element: GGUFValueType, _ n: Int, _ what: String, depth: Int) throws -> GGUFArray {
+        if let size = element.scalarSize {
+            let at = r.offset
+            let bytes = try r.bytes(n * size, what)
+            if element == .bool, let bad = bytes.firstIndex(where: { $0 > 1 }) {
+                throw LLMQError(.invalid, "\(what)[\(bad)] is a bool holding \(bytes[bad]), not 0 or 1", offset: at + bad)
+            }
+            return GGUFArray(scalars: element, bytes: Array(bytes))
+        }
+        if element == .string {
+            var bytes: [UInt8] = [], ends: [Int] = []
+            ends.reserveCapacity(n)
+            for i in 0..<n {
+                bytes += try string(&r, "\(what)[\(i)]")
+                ends.append(bytes.count)
+            }
+            return GGUFArray(strings: bytes, ends: ends)
+        }
+        var items: [GGUFValue] = []
+        items.reserveCapacity(n)
+        for i in 0..<n { items.append(try value(&r, element, "\(what)[\(i)]", depth: depth + 1)) }
+        return GGUFArray(items)
     }
 
     private static func tensorInfo(_ r: inout ByteReader, name: String) throws -> (info: TensorInfo, relative: Int, at: Int) {

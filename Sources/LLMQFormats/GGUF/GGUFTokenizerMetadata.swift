@@ -63,13 +63,13 @@ enum GGUFTokenizerMetadata {
         var list: [(String, GGUFValue)] = [(GGUFKey.tokenizerModel, .text(t.kind.rawValue))]
         // A vocabulary without a pre-tokenizer name is split as GPT-2 splits (what the engine assumes too).
         if !sentencePiece { list.append((GGUFKey.tokenizerPre, .text(t.preTokenizer ?? "gpt-2"))) }
-        list.append((GGUFKey.tokens, .array(.string, pieces.map { .string($0) })))
+        list.append((GGUFKey.tokens, .array(.string, GGUFArray(pieces.map { .string($0) }))))
         if sentencePiece || t.scores.contains(where: { $0 != 0 }) {
-            list.append((GGUFKey.scores, .array(.float32, t.scores.map { .float32($0) })))
+            list.append((GGUFKey.scores, .array(.float32, GGUFArray(t.scores.map { .float32($0) }))))
         }
         let types = t.tokenTypes.count == t.count ? t.tokenTypes : derivedTypes(t)
-        list.append((GGUFKey.tokenType, .array(.int32, types.map { .int32($0) })))
-        if !t.merges.isEmpty { list.append((GGUFKey.merges, .array(.string, t.merges.map { .text($0) }))) }
+        list.append((GGUFKey.tokenType, .array(.int32, GGUFArray(types.map { .int32($0) }))))
+        if !t.merges.isEmpty { list.append((GGUFKey.merges, .array(.string, GGUFArray(t.merges.map { .text($0) })))) }
         list.append((GGUFKey.bosID, .uint32(UInt32(t.bosID))))
         list.append((GGUFKey.eosID, .uint32(UInt32(t.eosID))))
         if let unk = t.unknownID { list.append((GGUFKey.unknownID, .uint32(UInt32(unk)))) }

@@ -1,11 +1,11 @@
 /// One GGUF metadata value. Strings are kept as their bytes (GGUF says UTF-8, but a vocabulary
 /// is copied through unchanged even when a piece is not).
-public indirect enum GGUFValue: Equatable, Sendable {
+public enum GGUFValue: Equatable, Sendable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
     case uint64(UInt64), int64(Int64), float32(Float), float64(Double), bool(Bool)
     case string([UInt8])
     /// Elements all of `elementType` (arrays of arrays may differ in their inner types and lengths).
-    case array(GGUFValueType, [GGUFValue])
+    case array(GGUFValueType, GGUFArray)
 
     public static func text(_ s: String) -> GGUFValue { .string(Array(s.utf8)) }
 
@@ -65,7 +65,7 @@ public indirect enum GGUFValue: Equatable, Sendable {
         bytes.flatMap { String(validating: $0, as: UTF8.self) }
     }
 
-    public var array: [GGUFValue]? {
+    public var array: GGUFArray? {
         if case .array(_, let v) = self { return v }
         return nil
     }
