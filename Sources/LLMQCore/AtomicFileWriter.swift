@@ -4,12 +4,16 @@ import Glibc
 import Darwin
 #endif
 
-/// Streams a new file into a hidden temporary beside its destination and renames it into place
-/// only on `commit()`. A crash, a kill or a full disk leaves the destination as it was.
+/// Streams a new file into a temporary beside its destination and renames it into place only on
+/// `commit()`. A crash, a kill or a full disk leaves the destination as it was. On Linux the
+/// temporary has no name until `commit()` (O_TMPFILE), so even `kill -9` leaves nothing behind and
+/// the kernel frees its blocks; where the file system cannot do that, it is the hidden file
+/// `temporaryPath`, removed on every failure the process survives.
 public final class AtomicFileWriter {
     public let path: String
     public let temporaryPath: String
     private var fd: Int32
+    private var anonymous: Bool
     private var buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     public private(set) var position = 0
@@ -25,7 +29,9 @@ public final class AtomicFileWriter {
         let dir = slash.map { String(path[...$0]) } ?? ""
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         temporaryPath = "\(dir).\(base).llmq-tmp-\(getpid())"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        fd = AtomicFileWriter.openUnnamed(in: dir.isEmpty ? "." : dir)
+        anonymous = fd >= 0
+        if !anonymous { fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         guard fd >= 0 else {
             throw LLMQError(.io, "cannot create \(temporaryPath): \(String(cString: strerror(errno)))", file: path)
         }
@@ -97,6 +103,14 @@ public final class AtomicFileWriter {
         do {
             try flush()
             guard fsync(fd) == 0 else { throw LLMQError(.io, "fsync failed: \(String(cString: strerror(errno)))", file: path) }
+            if anonymous {
+                // Name it (linkat cannot replace a file), then rename over the destination atomically.
+                unlink(temporaryPath)
+                guard linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, temporaryPath, AT_SYMLINK_FOLLOW) == 0 else {
+                    throw LLMQError(.io, "cannot link \(temporaryPath): \(String(cString: strerror(errno)))", file: path)
+                }
+                anonymous = false
+            }
             guard close(fd) == 0 else { fd = -1; throw LLMQError(.io, "close failed: \(String(cString: strerror(errno)))", file: path) }
             fd = -1
             guard rename(temporaryPath, path) == 0 else {
@@ -112,8 +126,20 @@ public final class AtomicFileWriter {
     /// Discards everything written; the destination is untouched.
     public func abort() {
         if fd >= 0 { close(fd); fd = -1 }
-        unlink(temporaryPath)
+        if !anonymous { unlink(temporaryPath) }
         finished = true
+    }
+
+    /// An unnamed file in `dir` (Linux O_TMPFILE), or -1 where that is unavailable.
+    private static func openUnnamed(in dir: String) -> Int32 {
+        #if os(Linux)
+        // Glibc's O_TMPFILE is a compound macro Swift does not import: __O_TMPFILE (0o20000000 on
+        // x86-64 and arm64) | O_DIRECTORY. Without /proc the file could not be named at commit.
+        guard access("/proc/self/fd", X_OK) == 0 else { return -1 }
+        return open(dir, Int32(0o20000000) | O_DIRECTORY | O_WRONLY | O_CLOEXEC, 0o644)
+        #else
+        return -1
+        #endif
     }
 
     private func flush() throws {

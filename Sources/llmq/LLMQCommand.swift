@@ -16,6 +16,9 @@ struct LLMQCommand: ParsableCommand {
 
     /// Exit codes: 0 success, 1 a quality gate failed, 2 bad input or usage.
     static func main() {
+        // Past a file-size limit (ulimit -f) a write should fail with EFBIG and an error naming the
+        // output, not kill the process with SIGXFSZ.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot(OutputOptions.normalize(Array(CommandLine.arguments.dropFirst())))
             try command.run()
