@@ -81,12 +81,19 @@ struct BoundedAllocationCLITests {
           arguments: claims)
     func enormousClaims(_ hostile: Hostile) throws {
         #expect(!hostile.bytes.isEmpty)
-        let dir = try Fixtures.scratch()
-        let path = dir + "/" + hostile.name
+        try refused(hostile)
+    }
+
+    /// Writes the file, runs `llmq inspect` on it (or `llmq run` with it as the tokenizer) under the
+    /// address-space limit, and expects exit 2 naming the file.
+    @discardableResult
+    func refused(_ hostile: Hostile) throws -> ChildProcess.Exit {
+        let path = try Fixtures.scratch() + "/" + hostile.name
         try Fixtures.write(hostile.bytes, to: path)
         let arguments = hostile.command == "run" ? ["run", Fixtures.stories260K, "-z", path, "-n", "4"] : ["inspect", path]
         let exit = try ChildProcess(limits: "ulimit -v \(Self.addressSpace)", measured: Fixtures.llmq, arguments).wait()
         #expect(exit.status == 2 && exit.stderr.hasPrefix("llmq: error: \(path)"), "signal \(exit.signal ?? 0): \(exit.stderr)")
+        return exit
     }
 
     /// Files whose counts are true: 16 MB of one GGUF array (of u8, of empty strings, of empty
@@ -109,12 +116,7 @@ struct BoundedAllocationCLITests {
 
     @Test("files that really hold millions of values are read in memory proportional to the file", arguments: realCounts)
     func trueCounts(_ hostile: Hostile) throws {
-        let dir = try Fixtures.scratch()
-        let path = dir + "/" + hostile.name
-        try Fixtures.write(hostile.bytes, to: path)
-        let arguments = hostile.command == "run" ? ["run", Fixtures.stories260K, "-z", path, "-n", "4"] : ["inspect", path]
-        let exit = try ChildProcess(limits: "ulimit -v \(Self.addressSpace)", measured: Fixtures.llmq, arguments).wait()
-        #expect(exit.status == 2 && exit.stderr.hasPrefix("llmq: error: \(path)"), "signal \(exit.signal ?? 0): \(exit.stderr)")
+        let exit = try refused(hostile)
         // The process itself (binary, runtime, one mapped copy of the file) is ~40 MB.
         let peak = try #require(exit.maxRSS)
         #expect(peak < 40 << 20 + 3 * Self.fileBytes, "peak RSS \(peak >> 20) MB for a \(Self.fileBytes >> 20) MB file")

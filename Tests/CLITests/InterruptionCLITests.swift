@@ -43,6 +43,14 @@ struct InterruptionCLITests {
         try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
     }
 
+    /// After an interrupted run: the output is the previous file (or `complete`), and alone.
+    func expectPreviousOutput(_ command: Command, in dir: String, orElse complete: [UInt8]? = nil, _ context: String) throws {
+        let after = try Fixtures.read(dir + "/" + command.output)
+        #expect(after == Self.previous || after == complete, "\(context): \(after.count) bytes")
+        let left = try entries(dir)
+        #expect(left == [command.output], "\(context): \(left)")
+    }
+
     @Test("kill -9 at 12 moments of a run leaves the previous file or the complete new one, and nothing else",
           arguments: commands)
     func killed(_ command: Command) throws {
@@ -66,13 +74,13 @@ struct InterruptionCLITests {
             usleep(UInt32(delay * 1_000_000))
             child.kill()
             let exit = try child.wait()
-            let after = try Fixtures.read(out)
             let context = "\(label): killed after \(Int(delay * 1000)) ms of \(Int(duration * 1000)); exit \(exit.status.map(String.init) ?? "by signal \(exit.signal!)")"
-            if exit.signal == SIGKILL { killedMidRun += 1 }
-            #expect(after == Self.previous || after == complete, "\(context): \(after.count) bytes")
-            if exit.status == 0 { #expect(after == complete, "\(context)") }
-            let left = try entries(dir)
-            #expect(left == [command.output], "\(context): \(left)")
+            if exit.signal == SIGKILL {
+                killedMidRun += 1
+                try expectPreviousOutput(command, in: dir, orElse: complete, context)
+            } else {
+                #expect(try Fixtures.read(out) == complete, "\(context)")
+            }
         }
         #expect(killedMidRun >= trials / 2, "\(label): only \(killedMidRun) of \(trials) kills landed before the run ended")
         #expect(try XXH64.hash(fileAt: Self.model.path) == inputBefore)
@@ -81,17 +89,14 @@ struct InterruptionCLITests {
     @Test("a full disk (ulimit -f) ends in an error naming the output, the previous file intact, nothing else left",
           arguments: commands)
     func diskFull(_ command: Command) throws {
-        let label = command.testDescription, arguments = command.arguments
         let dir = try Fixtures.scratch()
         let out = dir + "/" + command.output
         try Fixtures.write(Self.previous, to: out)
         // 2048 blocks: 1 MiB (dash counts 512-byte blocks) or 2 MiB (bash, 1 KiB), far below any of the outputs.
-        let exit = try ChildProcess(limits: "ulimit -f 2048", measured: Fixtures.llmq, arguments(out)).wait()
-        #expect(exit.status == 2, "\(label): signal \(exit.signal ?? 0)")
+        let exit = try ChildProcess(limits: "ulimit -f 2048", measured: Fixtures.llmq, command.arguments(out)).wait()
+        #expect(exit.status == 2, "\(command.testDescription): signal \(exit.signal ?? 0)")
         #expect(exit.stderr.hasPrefix("llmq: error: \(out): write failed") && exit.stderr.contains("File too large"), "\(exit.stderr)")
-        #expect(try Fixtures.read(out) == Self.previous)
-        let left = try entries(dir)
-        #expect(left == [command.output], "\(left)")
+        try expectPreviousOutput(command, in: dir, command.testDescription)
     }
 
     @Test("quantize, convert, dequantize, inspect --check and verify never open their inputs for writing")
