@@ -1,0 +1,37 @@
+import Foundation
+import LLMQTestSupport
+import Testing
+
+/// `llmq calibrate` and `llmq quantize --imatrix` / `--scale-search` on stories260K, end to end.
+@Suite("llmq calibrate")
+struct CalibrateCLITests {
+    @Test("calibrate writes an imatrix that quantize --imatrix uses and records; a bad imatrix exits 2")
+    func calibrateThenQuantize() throws {
+        let dir = try Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let imatrix = dir + "/s.imatrix"
+        let c = try Fixtures.llmq("calibrate", Fixtures.stories260K, "-z", Fixtures.tok512, "--text", Fixtures.tinyStories,
+                                  "--ctx", "128", "--chunks", "3", "-o", imatrix)
+        #expect(c.status == 0, "\(c.stderr)")
+        #expect(c.stdout.contains("36 matrices, 3 chunks of 128 tokens"), "\(c.stdout)")
+
+        var rmse: [String: Double] = [:]
+        for (label, extra) in [("plain", []), ("search", ["--scale-search"]), ("imatrix", ["--imatrix", imatrix])] {
+            let out = dir + "/\(label).q4"
+            let q = try Fixtures.llmq(["quantize", Fixtures.stories260K, out, "-z", Fixtures.tok512, "--json"] + extra)
+            #expect(q.status == 0, "\(q.stderr)")
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(q.stdout.utf8)) as? [String: Any])
+            let recipe = try #require(summary["recipe"] as? [String: Any])
+            #expect((recipe["scale_search"] as? Bool) == (label == "plain" ? nil : true), "\(recipe)")
+            #expect((recipe["imatrix"] as? String) == (label == "imatrix" ? imatrix : nil))
+            let rows = try #require(summary["tensors"] as? [[String: Any]])
+            rmse[label] = try #require(rows.first { $0["name"] as? String == "blk.0.attn_q.weight" }?["rmse"] as? Double)
+        }
+        #expect(rmse["search"]! < rmse["plain"]!)
+
+        try Fixtures.write(Array("GGUF not really".utf8), to: dir + "/bad.imatrix")
+        let bad = try Fixtures.llmq("quantize", Fixtures.stories260K, dir + "/bad.q4", "-z", Fixtures.tok512, "--imatrix", dir + "/bad.imatrix")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("bad.imatrix"), "\(bad.stderr)")
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import LLMQCore
+import LLMQEngine
+import LLMQFormats
+import LLMQQuant
+import LLMQTestSupport
+import LLMQVerify
+import Testing
+
+@Suite("Calibration")
+struct CalibrationTests {
+    static func collect(_ model: Model, ctx: Int = 128, chunks: Int = 4, batch: Int? = nil) throws -> ImportanceMatrix {
+        let tokens = try Harness.tokens(model)
+        let plan = try Harness.plan(tokens, ctx: ctx, chunks: chunks, scoreAll: true)
+        return Calibration.collect(try Harness.runner(model, plan, batch: batch), tokens: tokens, plan: plan, datasets: ["sample"])
+    }
+
+    @Test("every matrix gets its input's statistics, the same token by token as batched")
+    func statistics() throws {
+        let model = try Harness.stories260K()
+        let batched = try Self.collect(model)
+        let stepwise = try Self.collect(model, batch: 1)
+        let matrices = model.tensors.filter { $0.shape.count == 2 }
+        // stories260K shares its classifier with the embedding, so every matrix is a product's weight.
+        #expect(Set(batched.entries.keys) == Set(matrices.map(\.name)))
+        for t in matrices {
+            let a = try #require(batched[t.name]), b = try #require(stepwise[t.name])
+            #expect(a.count == 4 * 127 && b.count == a.count)
+            #expect(a.sumSquares.count == t.cols)
+            #expect(a.sumSquares.allSatisfy { $0 > 0 }, "\(t.name): every channel is active")
+            for (x, y) in zip(a.sumSquares, b.sumSquares) {
+                #expect(abs(x - y) <= 1e-3 * y, "\(t.name): \(x) batched vs \(y) token by token")
+            }
+        }
+        #expect(batched["blk.2.attn_q.weight"] == batched["blk.2.attn_v.weight"])
+        #expect(batched["blk.2.ffn_gate.weight"] == batched["blk.2.ffn_up.weight"])
+        #expect(batched.chunkCount == 4 && batched.chunkSize == 128 && batched.datasets == ["sample"])
+    }
+
+    @Test("imatrix-weighted scale search lowers the importance-weighted error below plain and unweighted search")
+    func weightedErrorFalls() throws {
+        let model = try Harness.stories260K()
+        let importance = try Self.collect(model)
+        var totals: [String: Double] = [:]
+        for (label, search, matrix) in [("plain", false, nil), ("search", true, nil), ("imatrix", true, importance)] as [(String, Bool, ImportanceMatrix?)] {
+            let recipe = try QuantizationRecipe(type: "q4_0", scaleSearch: search)
+            let view = try Quantizer.view(of: model, plan: try recipe.plan(for: model), importance: matrix)
+            var total = 0.0
+            for t in view.tensors where t.dtype.isBlockQuantized {
+                let weights = try #require(try importance.columnWeights(for: t))
+                let reference = try Dequantize.tensor(model, model.tensor(t.name)), restored = try Dequantize.tensor(view, t)
+                total += reference.withUnsafeBufferPointer { r in
+                    restored.withUnsafeBufferPointer { ImportanceMatrix.weightedError(r, $0, weights: weights) }
+                }
+            }
+            totals[label] = total
+        }
+        #expect(totals["search"]! < totals["plain"]!)
+        #expect(totals["imatrix"]! < totals["search"]! * 0.95, "\(totals)")
+    }
+}
