@@ -34,12 +34,16 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "…of this many tokens, every prediction scored.")
     var sensitivityCtx = 256
 
+    @Option(help: "Measure a layer's attention and feed-forward matrices together (block) or every matrix alone (tensor: one pass per matrix).")
+    var sensitivityBy = BitAllocation.Granularity.block.rawValue
+
     static let defaultContext = 512
 
     func validate() throws {
         if options.scoreAll { throw ValidationError("calibrate always uses every position; --score-all does not apply") }
         if sensitivityChunks < 1 { throw ValidationError("--sensitivity-chunks must be ≥ 1") }
         if sensitivityCtx < 4 { throw ValidationError("--sensitivity-ctx must be ≥ 4") }
+        if BitAllocation.Granularity(rawValue: sensitivityBy) == nil { throw ValidationError("--sensitivity-by is block or tensor") }
     }
 
     func run() throws {
@@ -55,24 +59,27 @@ struct CalibrateCommand: ParsableCommand {
             progress.update($0, plan.chunkCount)
         }
         progress.finish()
+        var measuredUnits = 0
         if sensitivity {
             let probePlan = try EvaluationPlan(tokenCount: tokens.count, contextLength: min(sensitivityCtx, loaded.config.contextLength),
                                                maxChunks: sensitivityChunks, scoreAll: true, bosID: tokenizer.bosID)
             let recipe = try BitAllocation.measurementRecipe()
             let quantized = try Quantizer.view(of: loaded, plan: recipe.plan(for: loaded), importance: matrix)
-            let units = Dictionary(grouping: loaded.tensors.filter { $0.shape.count == 2 }.map(\.name), by: BitAllocation.unit(of:))
-                .compactMap { unit, names in unit.map { _ in names } }.sorted { $0[0] < $1[0] }
+            let granularity = BitAllocation.Granularity(rawValue: sensitivityBy) ?? .block
+            let units = Dictionary(grouping: loaded.tensors.filter { $0.shape.count == 2 }) { BitAllocation.unit(of: $0.name, granularity) }
+                .compactMap { unit, tensors in unit.map { _ in tensors } }.sorted { $0[0].name < $1[0].name }
             let measuring = Progress("sensitivity")
-            let values = try Sensitivity.measure(source: loaded, quantized: quantized, units: units, tokens: tokens, plan: probePlan,
-                                                 batchSize: options.batch, pool: pool) { measuring.update($0, units.count) }
+            let values = try Sensitivity.measure(source: loaded, quantized: quantized, units: units.map { $0.map(\.name) }, tokens: tokens,
+                                                 plan: probePlan, batchSize: options.batch, pool: pool) { measuring.update($0, units.count) }
             measuring.finish()
-            for (names, value) in zip(units, values) { for name in names { matrix.sensitivities[name] = value } }
+            matrix.sensitivities = BitAllocation.apportion(values, units: units)
+            measuredUnits = units.count
         }
         try ImatrixFile.write(matrix, to: output, refusingToOverwrite: [model] + [options.text, options.z].compactMap { $0 })
         let seconds = (ContinuousClock.now - start).seconds
         let positions = plan.chunkCount * plan.evaluatedPerChunk
         print("wrote \(output): \(matrix.entries.count) matrices, \(plan.chunkCount) chunks of \(plan.contextLength) tokens "
-              + "(\(positions) positions)" + (sensitivity ? ", sensitivities of \(matrix.unitSensitivities.count) units" : "")
+              + "(\(positions) positions)" + (sensitivity ? ", sensitivities of \(measuredUnits) units" : "")
               + " in \(Format.fixed(seconds, 1)) s")
     }
 }

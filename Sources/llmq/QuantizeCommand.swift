@@ -33,7 +33,7 @@ struct QuantizeCommand: ParsableCommand {
                                valueName: "name"))
     var preset: String?
 
-    @Option(help: ArgumentHelp("Spend bits where measured sensitivity is highest: q8_0 for whole units (a layer's attention or feed-forward, the embedding, the classifier) until the file reaches this many bits per weight. Needs --imatrix from calibrate --sensitivity.",
+    @Option(help: ArgumentHelp("Spend bits where measured sensitivity is highest: q8_0 for the matrices with the most measured sensitivity per bit until the file reaches this many bits per weight. Needs --imatrix from calibrate --sensitivity.",
                                valueName: "bits"))
     var targetBpw: Double?
 
@@ -84,7 +84,7 @@ struct QuantizeCommand: ParsableCommand {
             guard !importance.sensitivities.isEmpty else {
                 throw LLMQError(.usage, "holds no sensitivities; --target-bpw needs llmq calibrate --sensitivity", file: imatrix)
             }
-            (recipe, allocation) = try BitAllocation.recipe(for: source, base: recipe, sensitivity: importance.unitSensitivities,
+            (recipe, allocation) = try BitAllocation.recipe(for: source, base: recipe, sensitivity: importance.sensitivities,
                                                             targetBPW: targetBpw)
         }
         let plan = try recipe.plan(for: source)
@@ -110,8 +110,8 @@ struct QuantizeCommand: ParsableCommand {
         } else {
             print(RecipeTable.render(quantization, tensors: written.tensors))
             if let targetBpw {
-                let upgraded = allocation.filter(\.upgraded).map(\.unit)
-                print("target \(targetBpw) bits per weight: q8_0 for \(upgraded.count) of \(allocation.count) units (\(upgraded.joined(separator: ", ")))")
+                let upgraded = allocation.filter(\.upgraded).map(\.tensor)
+                print("target \(targetBpw) bits per weight: q8_0 for \(upgraded.count) of \(allocation.count) matrices (\(upgraded.joined(separator: ", ")))")
             }
             print(summary.totalsLine)
         }

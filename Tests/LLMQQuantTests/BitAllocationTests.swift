@@ -16,14 +16,24 @@ struct BitAllocationTests {
         #expect(BitAllocation.unit(of: "output.weight") == "output.weight")
         #expect(BitAllocation.unit(of: "blk.3.attn_norm.weight") == nil)
         #expect(BitAllocation.unit(of: "blk.3.ffn_norm.weight") == nil)
+        #expect(BitAllocation.unit(of: "blk.3.ffn_up.weight", .tensor) == "blk.3.ffn_up.weight")
+        #expect(BitAllocation.unit(of: "blk.3.ffn_norm.weight", .tensor) == nil)
     }
 
-    /// stories260K's units with made-up sensitivities: feed-forward matters most per bit in layer 4.
+    @Test("a unit's measured divergence is shared among its matrices by size")
+    func apportion() {
+        let big = Tensor(name: "a", shape: [3, 64], dtype: .f32, offset: 0, storedByteCount: 768)
+        let small = Tensor(name: "b", shape: [1, 64], dtype: .f32, offset: 0, storedByteCount: 256)
+        let shares = BitAllocation.apportion([0.4, 0.1], units: [[big, small], [Tensor(name: "c", shape: [2, 32], dtype: .f32, offset: 0, storedByteCount: 256)]])
+        #expect(abs(shares["a"]! - 0.3) < 1e-12 && abs(shares["b"]! - 0.1) < 1e-12 && shares["c"] == 0.1)
+    }
+
+    /// stories260K's matrices with made-up sensitivities: later layers matter more.
     static let sensitivity: [String: Double] = {
         var s = ["token_embd.weight": 0.02]
         for l in 0..<5 {
-            s["blk.\(l).attn"] = 0.001 * Double(l + 1)
-            s["blk.\(l).ffn"] = 0.002 * Double(l + 1)
+            for m in ["attn_q", "attn_k", "attn_v", "attn_output"] { s["blk.\(l).\(m).weight"] = 0.001 * Double(l + 1) }
+            for m in ["ffn_gate", "ffn_up", "ffn_down"] { s["blk.\(l).\(m).weight"] = 0.002 * Double(l + 1) }
         }
         return s
     }()
@@ -42,16 +52,17 @@ struct BitAllocationTests {
             let upgraded = choices.filter(\.upgraded)
             #expect(upgraded.count >= previous)
             previous = upgraded.count
-            for choice in upgraded {
-                for name in choice.tensors where plan[name]!.shape[1] % 32 == 0 { #expect(plan[name]!.dtype == .q8_0, "\(name)") }
+            for choice in upgraded where plan[choice.tensor]!.shape[1] % 32 == 0 {
+                #expect(plan[choice.tensor]!.dtype == .q8_0, "\(choice.tensor)")
             }
             // Whatever was left out would not have fit.
             let spare = target * Double(plan.elementCount) - Double(plan.byteCount * 8)
             for choice in choices where !choice.upgraded && choice.extraBits > 0 { #expect(Double(choice.extraBits) > spare) }
         }
-        #expect(floor.choices.count == 11)
+        #expect(floor.choices.count == 36)
         // The classifier starts at the base type, like everything else.
-        #expect(try floor.recipe.plan(for: model)["token_embd.weight"]!.dtype == .q4_0 || floor.choices.contains { $0.unit == "token_embd.weight" && $0.upgraded })
+        let embedding = try #require(floor.choices.first { $0.tensor == "token_embd.weight" })
+        #expect(try floor.recipe.plan(for: model)["token_embd.weight"]!.dtype == (embedding.upgraded ? .q8_0 : .q4_0))
         #expect(throws: LLMQError.self) { try BitAllocation.recipe(for: model, base: base, sensitivity: Self.sensitivity, targetBPW: 4) }
         #expect(throws: LLMQError.self) { try BitAllocation.recipe(for: model, base: base, sensitivity: [:], targetBPW: 8) }
     }

@@ -58,4 +58,18 @@ struct CalibrationTests {
         #expect(totals["search"]! < totals["plain"]!)
         #expect(totals["imatrix"]! < totals["search"]! * 0.95, "\(totals)")
     }
+
+    @Test("sensitivity: quantizing nothing costs exactly 0, each quantized unit costs something")
+    func sensitivity() throws {
+        let model = try Harness.stories260K()
+        let tokens = try Harness.tokens(model)
+        let plan = try Harness.plan(tokens, ctx: 64, chunks: 2, scoreAll: true)
+        let recipe = try BitAllocation.measurementRecipe()
+        let quantized = try Quantizer.view(of: model, plan: try recipe.plan(for: model))
+        let values = try Sensitivity.measure(source: model, quantized: quantized, units: [[], ["blk.1.attn_q.weight", "blk.1.attn_k.weight"],
+                                                                                             ["token_embd.weight"]],
+                                             tokens: tokens, plan: plan, pool: ThreadPool(threads: 1))
+        #expect(values.count == 3 && values[0] == 0)
+        #expect(values[1] > 0 && values[2] > values[1], "\(values)")
+    }
 }

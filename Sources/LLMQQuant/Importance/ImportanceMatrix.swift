@@ -32,9 +32,9 @@ public struct ImportanceMatrix: Sendable, Equatable {
     /// Chunks of `chunkSize` tokens the statistics were collected over.
     public var chunkCount: Int
     public var chunkSize: Int
-    /// By weight tensor name: the mean KL divergence the model's predictions gain when the tensor's
-    /// unit (`BitAllocation.unit(of:)`) alone is quantized with `BitAllocation.measurementRecipe()`
-    /// — what `--target-bpw` spends bits by. Empty when not measured.
+    /// By weight tensor name: the tensor's share of the mean KL divergence the model's predictions
+    /// gain when its unit (`BitAllocation.unit(of:)`) alone is quantized with
+    /// `BitAllocation.measurementRecipe()` — what `--target-bpw` spends bits by. Empty when not measured.
     public var sensitivities: [String: Double]
 
     public init(entries: [String: Entry], datasets: [String], chunkCount: Int, chunkSize: Int, sensitivities: [String: Double] = [:]) {
@@ -43,15 +43,6 @@ public struct ImportanceMatrix: Sendable, Equatable {
         self.chunkCount = chunkCount
         self.chunkSize = chunkSize
         self.sensitivities = sensitivities
-    }
-
-    /// Sensitivities by unit (`BitAllocation.unit(of:)`): the largest of its tensors' (they are measured together).
-    public var unitSensitivities: [String: Double] {
-        var units: [String: Double] = [:]
-        for (name, s) in sensitivities {
-            if let unit = BitAllocation.unit(of: name) { units[unit] = max(units[unit] ?? 0, s) }
-        }
-        return units
     }
 
     public subscript(name: String) -> Entry? { entries[name] }
