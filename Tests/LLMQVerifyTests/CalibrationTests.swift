@@ -72,4 +72,32 @@ struct CalibrationTests {
         #expect(values.count == 3 && values[0] == 0)
         #expect(values[1] > 0 && values[2] > values[1], "\(values)")
     }
+
+    @Test("SmolLM2-135M (grouped-query attention, byte-level BPE, tied classifier): calibration covers every matrix and the imatrix lowers the weighted error",
+          .enabled(if: Fixtures.smolLM2Enabled))
+    func smolLM2() throws {
+        let model = try ModelFile.open(try Fixtures.smolLM2())
+        let text = try String(contentsOfFile: Fixtures.tinyStories, encoding: .utf8)
+        let tokens = try Tokenizers.make(model.tokenizer!).encode(String(text.prefix(2000)), bos: true, eos: false)
+        let plan = try EvaluationPlan(tokenCount: tokens.count, contextLength: 128, maxChunks: 1, scoreAll: true, bosID: 1)
+        let importance = Calibration.collect(try ChunkRunner(model: model, plan: plan), tokens: tokens, plan: plan, datasets: [])
+        #expect(importance.entries.count == 30 * 7 + 1)
+        #expect(importance["blk.0.attn_k.weight"]?.sumSquares.count == 576 && importance["blk.0.ffn_down.weight"]?.sumSquares.count == 1536)
+        var errors: [Double] = []
+        for matrix in [nil, importance] as [ImportanceMatrix?] {
+            let recipe = try QuantizationRecipe(type: "q4_0", scaleSearch: matrix != nil)
+            let view = try Quantizer.view(of: model, plan: try recipe.plan(for: model), importance: matrix)
+            var total = 0.0
+            for name in ["blk.0.attn_v.weight", "blk.11.ffn_down.weight", "blk.29.ffn_down.weight"] {
+                let t = try view.tensor(name)
+                let weights = try #require(try importance.columnWeights(for: t))
+                let reference = try Dequantize.tensor(model, named: name), restored = try Dequantize.tensor(view, t)
+                total += reference.withUnsafeBufferPointer { r in
+                    restored.withUnsafeBufferPointer { ImportanceMatrix.weightedError(r, $0, weights: weights) }
+                }
+            }
+            errors.append(total)
+        }
+        #expect(errors[1] < errors[0] * 0.9, "\(errors)")
+    }
 }
