@@ -58,7 +58,7 @@ public enum BitAllocation {
         public var upgraded: Bool
     }
 
-    /// The recipe `base` plus a rule that gives `upgrade` to the matrices with the highest
+    /// The recipe `base` plus rules that give `upgrade` to the matrices with the highest
     /// sensitivity per extra bit, as many as fit in `targetBPW` bits per weight over all tensors.
     /// `sensitivity` is by tensor name; tensors matched by one of `base`'s rules keep that rule.
     public static func recipe(for model: Model, base: QuantizationRecipe, sensitivity: [String: Double], targetBPW: Double,
@@ -90,8 +90,9 @@ public enum BitAllocation {
             spent += Double(choices[i].extraBits)
             choices[i].upgraded = true
         }
-        let upgraded = choices.filter(\.upgraded).map(\.tensor).sorted()
-        let rules = base.rules + (upgraded.isEmpty ? [] : [anyOf(upgraded, upgrade)]) + [floorRule]
+        // One rule per matrix, so each tensor's recorded reason names just itself.
+        let upgrades = choices.filter(\.upgraded).map(\.tensor).sorted().map { anyOf([$0], upgrade) }
+        let rules = base.rules + upgrades + [floorRule]
         return (try QuantizationRecipe(base: base.base, rules: rules, scaleSearch: base.scaleSearch), choices)
     }
 
