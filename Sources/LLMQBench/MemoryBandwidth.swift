@@ -26,15 +26,18 @@ public enum MemoryBandwidth {
 
     /// Reads `size` bytes (a multiple of 128) in as many contiguous parts as the pool has threads.
     static func read(_ base: UnsafeRawPointer, _ size: Int, pool: ThreadPool) {
-        let lines = size / 128
-        let sums = UnsafeMutablePointer<UInt32>.allocate(capacity: pool.threads)
+        let lines = size / 128, parts = pool.threads
+        let sums = UnsafeMutablePointer<UInt32>.allocate(capacity: parts)
         defer { sums.deallocate() }
-        sums.initialize(repeating: 0, count: pool.threads)
-        pool.parallelFor(lines, grain: lines / pool.threads) { range in
-            sums[range.lowerBound * pool.threads / lines] = checksum(base + 128 * range.lowerBound, lines: range.count)
+        sums.initialize(repeating: 0, count: parts)
+        pool.parallelFor(parts, grain: 1) { range in
+            for p in range {
+                let first = lines * p / parts
+                sums[p] = checksum(base + 128 * first, lines: lines * (p + 1) / parts - first)
+            }
         }
         var total: UInt32 = 0
-        for i in 0..<pool.threads { total &+= sums[i] }
+        for i in 0..<parts { total &+= sums[i] }
         sink = total
     }
 

@@ -8,10 +8,12 @@ extension MatVec {
         [.q8_0, .q4_0, .q4_1].contains(dtype.kind) && dtype.isValidBlockSize
     }
 
-    /// Y = X·Wᵀ for `count` inputs (X is `count × w.cols`, Y is `count × w.rows`, row-major).
-    func quantized(_ w: WeightMatrix, _ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
-        let inputs = activations.quantize(x, count: count, cols: w.cols, pool: pool)
-        QuantizedKernels.visit(w.dtype, QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool))
+    /// Y_i = X·W_iᵀ for `count` inputs and N matrices of one block dtype and width (X is
+    /// `count × cols`, Y_i is `count × W_i.rows`, row-major).
+    func quantized<let N: Int>(_ w: InlineArray<N, WeightMatrix>, _ x: UnsafePointer<Float>, count: Int,
+                               _ y: InlineArray<N, UnsafeMutablePointer<Float>>) {
+        let inputs = activations.quantize(x, count: count, cols: w[0].cols, pool: pool)
+        QuantizedKernels.visit(w[0].dtype, QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool))
     }
 }
 
@@ -41,42 +43,52 @@ enum QuantizedKernels {
     }
 }
 
-/// Y = X·Wᵀ over whole tiles: threads take contiguous blocks of rows; a thread walks its rows in
-/// tiles of `rowsPerTile` and, for batches, the inputs in panels that stay in cache while every
-/// tile of its rows passes over them.
-struct QuantizedProduct: QuantizedKernelVisitor {
-    let w: WeightMatrix
+/// Y_i = X·W_iᵀ over whole tiles: the tiles of all N matrices form one index space that threads
+/// take contiguous chunks of; a thread walks its rows in tiles of `rowsPerTile` and, for batches,
+/// the inputs in panels that stay in cache while every tile of its rows passes over them.
+struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
+    let w: InlineArray<N, WeightMatrix>
     let x: QuantizedActivations
     let count: Int
-    let y: UnsafeMutablePointer<Float>
+    let y: InlineArray<N, UnsafeMutablePointer<Float>>
     let pool: ThreadPool
 
-    static let rowsPerTile = 4
-    static let inputsPerTile = 2
+    static var rowsPerTile: Int { 4 }
     /// Inputs per panel: 64 vectors of a few KiB of int8 quants each stay in L2.
-    static let panel = 64
+    static var panel: Int { 64 }
 
     func visit<K: BlockKernel, G: GroupSize>(_ kernel: K.Type, _ group: G.Type) {
-        let rows = w.rows, cols = w.cols, tile = Self.rowsPerTile
+        let tile = Self.rowsPerTile
+        var tiles = InlineArray<N, Int>(repeating: 0)
+        for i in 0..<N { tiles[i] = (w[i].rows + tile - 1) / tile }
         let w = w, x = x, count = count, y = y
         // Integer kernels run at several elements per nanosecond: hand a thread ≥ 128K of them.
-        let grain = max(1, 131_072 / max(tile * cols * count, 1))
-        pool.parallelFor((rows + tile - 1) / tile, grain: grain) { tiles in
-            let end = min(rows, tiles.upperBound * tile)
-            var t0 = 0
-            while t0 < count {
-                let t1 = min(count, t0 + Self.panel)
-                var r = tiles.lowerBound * tile
-                while r + tile <= end {
-                    Self.inputs(QuantizedTile<4, 2>.self, QuantizedTile<4, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
-                    r += tile
-                }
-                while r < end {
-                    Self.inputs(QuantizedTile<1, 2>.self, QuantizedTile<1, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
-                    r += 1
-                }
-                t0 = t1
+        let grain = max(1, 131_072 / max(tile * w[0].cols * count, 1))
+        pool.parallelFor(MatVec.total(tiles), grain: grain) { range in
+            MatVec.segments(tiles, range) { i, local in
+                Self.rows(K.self, G.self, w[i], tiles: local, x, count: count, y[i])
             }
+        }
+    }
+
+    /// Rows of tiles `tiles` of one matrix, for every input.
+    @inline(__always)
+    private static func rows<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, tiles: Range<Int>,
+                                                          _ x: QuantizedActivations, count: Int, _ y: UnsafeMutablePointer<Float>) {
+        let tile = rowsPerTile, end = min(w.rows, tiles.upperBound * tile)
+        var t0 = 0
+        while t0 < count {
+            let t1 = min(count, t0 + panel)
+            var r = tiles.lowerBound * tile
+            while r + tile <= end {
+                inputs(QuantizedTile<4, 2>.self, QuantizedTile<4, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
+                r += tile
+            }
+            while r < end {
+                inputs(QuantizedTile<1, 2>.self, QuantizedTile<1, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
+                r += 1
+            }
+            t0 = t1
         }
     }
 

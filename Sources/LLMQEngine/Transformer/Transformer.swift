@@ -46,9 +46,7 @@ public final class Transformer {
             // Keys and values go straight into this position's cache row.
             let cacheRow = (l * contextLength + pos) * kvDim
             let k = s.keyCache + cacheRow, v = s.valueCache + cacheRow
-            matvec(layer.wq, xb, s.q)
-            matvec(layer.wk, xb, k)
-            matvec(layer.wv, xb, v)
+            matvec([layer.wq, layer.wk, layer.wv], xb, [s.q, k, v])
             rope.apply(s.q, heads: c.headCount, position: pos)
             rope.apply(k, heads: c.kvHeadCount, position: pos)
 
@@ -57,8 +55,7 @@ public final class Transformer {
             Ops.add(x, xb2, dim)
 
             Ops.rmsnorm(xb, x, layer.ffnNorm, dim, eps: c.normEpsilon)
-            matvec(layer.gate, xb, s.hb)
-            matvec(layer.up, xb, s.hb2)
+            matvec([layer.gate, layer.up], xb, [s.hb, s.hb2])
             Ops.swiglu(s.hb, s.hb2, hidden)
             matvec(layer.down, s.hb, xb)
             Ops.add(x, xb, dim)
