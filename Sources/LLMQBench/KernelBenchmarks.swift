@@ -1,5 +1,6 @@
 import LLMQCore
 import LLMQEngine
+import LLMQFormats
 import LLMQQuant
 
 /// The engine's kernels on their own, on random weights of one matrix shape: matrix–vector
@@ -61,8 +62,8 @@ public struct KernelBenchmarks {
     /// `copies` back-to-back copies of one random matrix encoded as `dtype` (weights ~ N(0, 0.02²)
     /// as a trained model's), 64-byte aligned; the caller deallocates `data`.
     static func randomMatrix(_ dtype: DType, rows: Int, cols: Int, copies: Int) throws -> (data: UnsafeMutableRawPointer, bytes: Int) {
-        var rng = SplitMix(seed: 7)
-        let values = (0..<rows * cols).map { _ in 0.02 * rng.symmetric() }
+        var rng = SplitMix64(seed: 7)
+        let values = (0..<rows * cols).map { _ in 0.02 * rng.normal() }
         let encoded = try Quantize.tensor(values, shape: [rows, cols], as: dtype)
         let data = UnsafeMutableRawPointer.allocate(byteCount: encoded.count * copies, alignment: 64)
         encoded.withUnsafeBytes { one in
@@ -72,26 +73,9 @@ public struct KernelBenchmarks {
     }
 
     static func randomVector(_ count: Int) -> UnsafeMutablePointer<Float> {
-        var rng = SplitMix(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let x = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        for i in 0..<count { x[i] = rng.symmetric() }
+        for i in 0..<count { x[i] = 2 * rng.uniform() - 1 }
         return x
     }
-}
-
-/// A small deterministic generator for benchmark data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    mutating func symmetric() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
