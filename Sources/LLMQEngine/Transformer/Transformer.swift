@@ -49,9 +49,7 @@ public final class Transformer {
             // Keys and values go straight into this position's cache row.
             let cacheRow = (l * contextLength + pos) * kvDim
             let k = s.keyCache + cacheRow, v = s.valueCache + cacheRow
-            matvec(layer.wq, xb, s.q)
-            matvec(layer.wk, xb, k)
-            matvec(layer.wv, xb, v)
+            matvec([layer.wq, layer.wk, layer.wv], xb, [s.q, k, v])
             rope.apply(s.q, heads: c.headCount, position: pos)
             rope.apply(k, heads: c.kvHeadCount, position: pos)
 
@@ -62,8 +60,7 @@ public final class Transformer {
 
             Ops.rmsnorm(xb, x, layer.ffnNorm, dim, eps: c.normEpsilon)
             activationObserver?.observe(.feedForward(layer: l), xb, rows: 1, width: dim)
-            matvec(layer.gate, xb, s.hb)
-            matvec(layer.up, xb, s.hb2)
+            matvec([layer.gate, layer.up], xb, [s.hb, s.hb2])
             Ops.swiglu(s.hb, s.hb2, hidden)
             activationObserver?.observe(.feedForwardDown(layer: l), s.hb, rows: 1, width: hidden)
             matvec(layer.down, s.hb, xb)
