@@ -24,10 +24,11 @@ let package = Package(
         .target(name: "LLMQFormats", dependencies: ["LLMQCore", "LLMQQuant", "CZstd"], swiftSettings: fastMath),
         .target(name: "LLMQEngine", dependencies: ["LLMQCore", "LLMQQuant"], swiftSettings: kernels),
         .target(name: "LLMQVerify", dependencies: ["LLMQCore", "LLMQEngine", "LLMQQuant"], swiftSettings: fastMath),
+        .target(name: "LLMQBench", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine"], swiftSettings: fastMath),
         .executableTarget(
             name: "llmq",
             dependencies: [
-                "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify",
+                "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify", "LLMQBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath

@@ -13,7 +13,8 @@ public protocol BlockCodec: BlockDecoder {
     /// Field offsets of one block (scales, quants), shared with the engine's kernels.
     var layout: BlockLayout { get }
     /// Quantizes `src` (a whole number of blocks) into `dst` (`src.count / blockSize * blockBytes` bytes).
-    /// `importance`, when given, weights each element's squared error (codecs that search scales use it).
+    /// Without `importance`: the reference (ggml) rounding. With it (one weight ≥ 0 per element):
+    /// each block's scale (and minimum) is searched to minimize Σ importance·(x − x̂)².
     func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize: Int,
                   importance: UnsafeBufferPointer<Float>?)
 }

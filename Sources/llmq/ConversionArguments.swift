@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LLMQCore
 import LLMQFormats
 
@@ -64,9 +65,13 @@ struct ConversionArguments: ParsableArguments {
                threads: Int? = nil, quantization: (@Sendable () -> ContainerMetadata.Quantization?)? = nil) throws -> Double {
         let start = ContinuousClock.now
         let all = out.parameters.merging(parameters) { _, new in new }
+        // A container records the input's XXH64 digest, one more full read of it: take it on a
+        // thread of its own while the tensors are encoded and written rather than after them.
+        let digest = try ModelFile.outputFormat(for: output, explicit: format) == .llmq
+            ? BackgroundResult { try ContainerMetadata.Source(of: source) } : nil
         var options = out.writeOptions { _ in
             ContainerMetadata(config: source.config, created: ContainerMetadata.Created(command: command, parameters: all),
-                              source: try ContainerMetadata.Source(of: source), quantization: quantization?(),
+                              source: try digest?.value() ?? ContainerMetadata.Source(of: source), quantization: quantization?(),
                               extra: Dictionary(source.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
         }
         if let threads { options.container.threads = threads }
@@ -87,4 +92,24 @@ struct ConversionArguments: ParsableArguments {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
+/// A value computed on a thread of its own; `value()` waits for it.
+final class BackgroundResult<Value: Sendable>: @unchecked Sendable {
+    private var result: Result<Value, any Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () throws -> Value) {
+        Thread.detachNewThread { [self] in
+            result = Result { try body() }
+            done.signal()
+        }
+    }
+
+    func value() throws -> Value {
+        done.wait()
+        defer { done.signal() }
+        guard let result else { preconditionFailure("signalled before the result was stored") }
+        return try result.get()
+    }
 }

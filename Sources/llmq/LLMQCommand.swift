@@ -11,7 +11,7 @@ struct LLMQCommand: ParsableCommand {
         abstract: "Convert, quantize, inspect and verify Llama-family model weights.",
         version: version,
         subcommands: [RunCommand.self, InspectCommand.self, SynthCommand.self, ConvertCommand.self, DequantizeCommand.self, QuantizeCommand.self,
-                      PerplexityCommand.self, VerifyCommand.self]
+                      PerplexityCommand.self, VerifyCommand.self, BenchCommand.self, CalibrateCommand.self]
     )
 
     /// Exit codes: 0 success, 1 a quality gate failed, 2 bad input or usage.

@@ -29,6 +29,21 @@ struct QuantizeCommand: ParsableCommand {
                                valueName: "REGEX=TYPE"))
     var tensorTypes: [String] = []
 
+    @Option(help: ArgumentHelp("Named rules placed before --tensor-type's: \(RecipePreset.allCases.map(\.rawValue).joined(separator: ", ")) (docs/quantization.md).",
+                               valueName: "name"))
+    var preset: String?
+
+    @Option(help: ArgumentHelp("Spend bits where measured sensitivity is highest: q8_0 for the matrices with the most measured sensitivity per bit until the file reaches this many bits per weight. Needs --imatrix from calibrate --sensitivity.",
+                               valueName: "bits"))
+    var targetBpw: Double?
+
+    @Flag(help: "Search each block's scale (and minimum) for the least squared error instead of ggml's rounding (different bytes, smaller error).")
+    var scaleSearch = false
+
+    @Option(help: ArgumentHelp("Importance matrix from `llmq calibrate`: weight the scale search's error by each input channel's mean squared activation (implies --scale-search).",
+                               valueName: "file"))
+    var imatrix: String?
+
     @Option(help: "Threads for quantizing (default: all cores).")
     var threads: Int?
 
@@ -37,6 +52,7 @@ struct QuantizeCommand: ParsableCommand {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if targetBpw != nil && imatrix == nil { throw ValidationError("--target-bpw needs --imatrix (from llmq calibrate --sensitivity)") }
     }
 
     /// `.q8` → q8_0, `.q4` → q4_0; nil for other extensions.
@@ -56,15 +72,33 @@ struct QuantizeCommand: ParsableCommand {
             throw LLMQError(.usage, "llama2.c checkpoints hold only fp32 or their own int8 groups (use convert --l2c-version 2); quantize to .q4, .q8, .llmq or .gguf",
                             file: files.output)
         }
-        let recipe = try QuantizationRecipe(type: typeName, group: group, rules: tensorTypes)
+        var recipe = try QuantizationRecipe(type: typeName, group: group, rules: tensorTypes, scaleSearch: scaleSearch || imatrix != nil)
+        let importance = try imatrix.map(ImatrixFile.read(path:))
         let source = try files.openInput()
+        if let preset {
+            guard let named = RecipePreset(rawValue: preset) else { throw LLMQError(.usage, "unknown preset '\(preset)'") }
+            recipe.rules = named.rules(base: recipe.base, layers: source.config.layerCount) + recipe.rules
+        }
+        var allocation: [BitAllocation.Choice] = []
+        if let targetBpw, let importance {
+            guard !importance.sensitivities.isEmpty else {
+                throw LLMQError(.usage, "holds no sensitivities; --target-bpw needs llmq calibrate --sensitivity", file: imatrix)
+            }
+            (recipe, allocation) = try BitAllocation.recipe(for: source, base: recipe, sensitivity: importance.sensitivities,
+                                                            targetBPW: targetBpw)
+        }
         let plan = try recipe.plan(for: source)
         let stats = QuantizationStats()
-        let view = try Quantizer.view(of: source, plan: plan, stats: stats, threads: threads)
+        let view = try Quantizer.view(of: source, plan: plan, stats: stats, threads: threads, importance: importance)
         var parameters = ["type": recipe.base.description]
         if !tensorTypes.isEmpty { parameters["tensor_type"] = tensorTypes.joined(separator: " ") }
+        if recipe.scaleSearch { parameters["scale_search"] = "true" }
+        if let imatrix { parameters["imatrix"] = imatrix }
+        if let preset { parameters["preset"] = preset }
+        if let targetBpw { parameters["target_bpw"] = String(targetBpw) }
         if let threads { parameters["threads"] = String(threads) }
-        let record = { @Sendable in ContainerMetadata.Quantization(plan: plan, stats: stats) }
+        let imatrix = self.imatrix
+        let record = { @Sendable in ContainerMetadata.Quantization(plan: plan, stats: stats, imatrix: imatrix) }
         let seconds = try files.write(view, source: source, command: "quantize", parameters: parameters, format: format,
                                       threads: threads, quantization: record)
         // The summary comes from the file as written (a container or any other format).
@@ -75,6 +109,10 @@ struct QuantizeCommand: ParsableCommand {
             try Terminal.json(summary)
         } else {
             print(RecipeTable.render(quantization, tensors: written.tensors))
+            if let targetBpw {
+                let upgraded = allocation.filter(\.upgraded).map(\.tensor)
+                print("target \(targetBpw) bits per weight: q8_0 for \(upgraded.count) of \(allocation.count) matrices (\(upgraded.joined(separator: ", ")))")
+            }
             print(summary.totalsLine)
         }
     }

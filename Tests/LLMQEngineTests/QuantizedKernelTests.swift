@@ -69,9 +69,11 @@ struct QuantizedKernelTests {
         }
     }
 
-    @Test("batched kernels give each input exactly what a single call gives", arguments: [DType.q8_0, .q4_0, DType(.q4_1, blockSize: 128)])
-    func batched(dtype: DType) throws {
-        let rows = 70, cols = 512, inputs = 9
+    /// 70 rows leave a tail after the 4-row tiles; 67 inputs cross the 64-input panel.
+    @Test("batched kernels give each input exactly what a single call gives",
+          arguments: [(DType.q8_0, 9), (.q4_0, 9), (DType(.q4_1, blockSize: 128), 9), (.q4_1, 67)])
+    func batched(dtype: DType, inputs: Int) throws {
+        let rows = 70, cols = 512
         let (weights, x) = try Self.problem(dtype, rows: rows, cols: cols, inputs: inputs, seed: 11)
         let matvec = MatVec(pool: ThreadPool(threads: 2))
         var batch = [Float](repeating: .nan, count: inputs * rows)

@@ -28,7 +28,7 @@ public struct MatVec {
                 for r in range { y[r] = DotF32.dotF16(w.row(r), x, cols) }
             }
         case .q8_0, .q4_0, .q4_1:
-            quantized(w, x, count: 1, y)
+            quantized([w], x, count: 1, [y])
         default:
             preconditionFailure("no matvec kernel for \(w.dtype); the loader must expand it")
         }
@@ -56,7 +56,7 @@ extension MatVec {
                 }
             }
         case .q8_0, .q4_0, .q4_1:
-            quantized(w, x, count: count, y)
+            quantized([w], x, count: count, [y])
         default:
             preconditionFailure("no batched kernel for \(w.dtype); the loader must expand it")
         }

@@ -1,45 +1,110 @@
 import LLMQCore
 
-/// The matrix-vector kernels of the block types: x is quantized once per call, then every row's
-/// blocks meet it in integer dot products, rows split across the pool.
+/// The matrix-vector and matrix-matrix kernels of the block types: inputs are quantized once per
+/// call (`ActivationBuffer`), then `QuantizedTile` meets them with the weight blocks in place;
+/// rows are split across the pool.
 extension MatVec {
     static func hasQuantizedKernel(_ dtype: DType) -> Bool {
         [.q8_0, .q4_0, .q4_1].contains(dtype.kind) && dtype.isValidBlockSize
     }
 
-    /// Y = X·Wᵀ for `count` inputs (X is `count × w.cols`, Y is `count × w.rows`, row-major). Each
-    /// weight row is read once and applied to every input while it is in cache.
-    func quantized(_ w: WeightMatrix, _ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
-        activations.quantize(x, count: count, cols: w.cols, pool: pool)
-        func forGroup<K: BlockKernel>(_ kernel: K.Type) {
-            switch w.dtype.blockSize {
-            case 32: rows(K.self, Group32.self, w, count: count, y)
-            case 64: rows(K.self, Group64.self, w, count: count, y)
-            case 128: rows(K.self, Group128.self, w, count: count, y)
-            case 256: rows(K.self, Group256.self, w, count: count, y)
-            default: preconditionFailure("no kernel for \(w.dtype); the loader must expand it")
+    /// Y_i = X·W_iᵀ for `count` inputs and N matrices of one block dtype and width (X is
+    /// `count × cols`, Y_i is `count × W_i.rows`, row-major).
+    func quantized<let N: Int>(_ w: InlineArray<N, WeightMatrix>, _ x: UnsafePointer<Float>, count: Int,
+                               _ y: InlineArray<N, UnsafeMutablePointer<Float>>) {
+        let inputs = activations.quantize(x, count: count, cols: w[0].cols, pool: pool)
+        QuantizedKernels.visit(w[0].dtype, QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool))
+    }
+}
+
+/// Calls a visitor with the kernel and group types of a block dtype, so that every kernel is
+/// specialised for its layout.
+protocol QuantizedKernelVisitor {
+    func visit<K: BlockKernel, G: GroupSize>(_ kernel: K.Type, _ group: G.Type)
+}
+
+enum QuantizedKernels {
+    static func visit(_ dtype: DType, _ visitor: some QuantizedKernelVisitor) {
+        func group<K: BlockKernel>(_ kernel: K.Type) {
+            switch dtype.blockSize {
+            case 32: visitor.visit(K.self, Group32.self)
+            case 64: visitor.visit(K.self, Group64.self)
+            case 128: visitor.visit(K.self, Group128.self)
+            case 256: visitor.visit(K.self, Group256.self)
+            default: preconditionFailure("no kernel for \(dtype); the loader must expand it")
             }
         }
-        switch w.dtype.kind {
-        case .q8_0: forGroup(Q8_0Kernel.self)
-        case .q4_0: forGroup(Q4_0Kernel.self)
-        case .q4_1: forGroup(Q4_1Kernel.self)
-        default: preconditionFailure("no kernel for \(w.dtype); the loader must expand it")
+        switch dtype.kind {
+        case .q8_0: group(Q8_0Kernel.self)
+        case .q4_0: group(Q4_0Kernel.self)
+        case .q4_1: group(Q4_1Kernel.self)
+        default: preconditionFailure("no kernel for \(dtype); the loader must expand it")
+        }
+    }
+}
+
+/// Y_i = X·W_iᵀ over whole tiles: the tiles of all N matrices form one index space that threads
+/// take contiguous chunks of; a thread walks its rows in tiles of `rowsPerTile` and, for batches,
+/// the inputs in panels that stay in cache while every tile of its rows passes over them.
+struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
+    let w: InlineArray<N, WeightMatrix>
+    let x: QuantizedActivations
+    let count: Int
+    let y: InlineArray<N, UnsafeMutablePointer<Float>>
+    let pool: ThreadPool
+
+    static var rowsPerTile: Int { 4 }
+    /// Inputs per panel: 64 vectors of a few KiB of int8 quants each stay in L2.
+    static var panel: Int { 64 }
+
+    func visit<K: BlockKernel, G: GroupSize>(_ kernel: K.Type, _ group: G.Type) {
+        let tile = Self.rowsPerTile
+        var tiles = InlineArray<N, Int>(repeating: 0)
+        for i in 0..<N { tiles[i] = (w[i].rows + tile - 1) / tile }
+        let w = w, x = x, count = count, y = y
+        // Integer kernels run at several elements per nanosecond: hand a thread ≥ 128K of them.
+        let grain = max(1, 131_072 / max(tile * w[0].cols * count, 1))
+        pool.parallelFor(MatVec.total(tiles), grain: grain) { range in
+            MatVec.segments(tiles, range) { i, local in
+                Self.rows(K.self, G.self, w[i], tiles: local, x, count: count, y[i])
+            }
         }
     }
 
-    private func rows<K: BlockKernel, G: GroupSize>(_ kernel: K.Type, _ group: G.Type, _ w: WeightMatrix, count: Int,
-                                                    _ y: UnsafeMutablePointer<Float>) {
-        let rows = w.rows, cols = w.cols
-        let activations = activations
-        // Integer kernels run at several elements per nanosecond: hand a thread ≥ 128K of them.
-        pool.parallelFor(rows, grain: max(1, 131_072 / max(cols * count, 1))) { range in
-            for r in range {
-                let row = w.row(r)
-                for t in 0..<count {
-                    y[t * rows + r] = QuantizedDot.row(K.self, G.self, row, activations.vector(t, cols: cols))
-                }
+    /// Rows of tiles `tiles` of one matrix, for every input.
+    @inline(__always)
+    private static func rows<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, tiles: Range<Int>,
+                                                          _ x: QuantizedActivations, count: Int, _ y: UnsafeMutablePointer<Float>) {
+        let tile = rowsPerTile, end = min(w.rows, tiles.upperBound * tile)
+        var t0 = 0
+        while t0 < count {
+            let t1 = min(count, t0 + panel)
+            var r = tiles.lowerBound * tile
+            while r + tile <= end {
+                inputs(QuantizedTile<4, 2>.self, QuantizedTile<4, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
+                r += tile
             }
+            while r < end {
+                inputs(QuantizedTile<1, 2>.self, QuantizedTile<1, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
+                r += 1
+            }
+            t0 = t1
+        }
+    }
+
+    /// One tile of rows at `r` over inputs `range`, two inputs at a time, then one.
+    @inline(__always)
+    private static func inputs<let R: Int, K: BlockKernel, G: GroupSize>(
+        _: QuantizedTile<R, 2>.Type, _: QuantizedTile<R, 1>.Type, _: K.Type, _: G.Type,
+        _ w: WeightMatrix, _ r: Int, _ x: QuantizedActivations, _ range: Range<Int>, _ y: UnsafeMutablePointer<Float>
+    ) {
+        var t = range.lowerBound
+        while t + 2 <= range.upperBound {
+            QuantizedTile<R, 2>.multiply(K.self, G.self, w.row(r), rowBytes: w.rowBytes, x, first: t, y + t * w.rows + r, ldy: w.rows)
+            t += 2
+        }
+        if t < range.upperBound {
+            QuantizedTile<R, 1>.multiply(K.self, G.self, w.row(r), rowBytes: w.rowBytes, x, first: t, y + t * w.rows + r, ldy: w.rows)
         }
     }
 }

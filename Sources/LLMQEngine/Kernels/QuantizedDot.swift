@@ -1,22 +1,37 @@
+import _Builtin_intrinsics.intel
 import LLMQCore
 import LLMQQuant
 
-/// Dot products of one block-quantized weight row with a quantized activation, on the blocks
-/// directly. The unit is a 32-weight sub-block (one activation block): its integer dot product
-/// Σ q_w·q_a is exact in Int32, then scaled by d_w·d_a (plus m_w·d_a·Σq_a for q4_1). Four
-/// sub-blocks are combined per step in SIMD4 accumulators so the float chain does not serialise
-/// the loop.
+/// The block types as the integer kernels see them. The unit is a 32-weight sub-block (one
+/// activation block): its weights as 32 bytes, and their exact integer dot product with 32 int8
+/// activations in eight Int32 lanes; `QuantizedTile` scales and sums them.
 ///
-/// The integer loops are plain Int8 → Int32 loops with constant trip counts, which LLVM turns into
-/// vpmovsxbw/vpmaddwd on AVX2 (Swift's generic SIMD conversions are not specialised and run ~5×
-/// slower). That needs the layout as compile-time constants (the codecs' layouts are inlinable)
-/// and each specialised row kernel compiled on its own (`@inline(never)`): inlined into the
-/// threads' closure, LLVM unrolled the loops into scalar code, 5× slower.
+/// AVX2 has one instruction for 32 byte products, `vpmaddubsw` (unsigned × signed bytes, pairs
+/// summed to Int16), then `vpmaddwd` by ones sums pairs to Int32. 4-bit weights go in as their
+/// unsigned codes 0…15 — at most 2·15·127 per Int16, no saturation — and their offset (q4_0's −8,
+/// q4_1's minimum) is applied once per sub-block through the activation sums: Σ(q − 8)·a =
+/// Σq·a − 8·Σa. q8_0's signed weights use the sign trick: |w| · (a with w's sign). Swift's SIMD
+/// types cannot express these (LLVM only forms `vpmaddubsw` from a saturating pattern), so the
+/// kernels call the intrinsics.
 protocol BlockKernel {
     /// The codec's layout (inlinable, so its offsets fold into the kernels).
     static var layout: BlockLayout { get }
-    /// Σ q_w·q_a for sub-block `j` (of `k` per block) of the block whose quants start at `quants`.
-    static func integerDot(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int, _ a: UnsafePointer<Int8>) -> Int32
+    /// Sub-block `j` of the `k` in a block whose quants start at `quants`, as 32 bytes in element order.
+    static func weights(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i
+    /// Σ w·a in eight Int32 lanes.
+    static func dot(_ w: __m256i, _ a: __m256i) -> __m256i
+    /// What the codes are offset by, as a multiple of the activations' sums.
+    static var offset: WeightOffset { get }
+}
+
+/// The term a sub-block adds besides d_w·d_a·Σq·a: (its weights' offset) · d_a·Σa.
+enum WeightOffset {
+    /// Signed codes, no offset (q8_0).
+    case none
+    /// Codes offset by a constant times the scale: q4_0's x = d·(q − 8).
+    case scaled(Float)
+    /// Codes offset by the block's stored minimum: q4_1's x = d·q + m.
+    case stored
 }
 
 /// Weight groups of 32·k elements; a type per size so that k is a constant in each kernel.
@@ -28,101 +43,65 @@ enum Group256: GroupSize { static var subBlocks: Int { 8 } }
 
 enum Q8_0Kernel: BlockKernel {
     static var layout: BlockLayout { Q8_0Codec.layout }
+    static var offset: WeightOffset { .none }
 
     @inline(__always)
-    static func integerDot(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int, _ a: UnsafePointer<Int8>) -> Int32 {
-        let w = (quants + 32 * j).assumingMemoryBound(to: Int8.self)
-        var s: Int32 = 0
-        for i in 0..<32 { s &+= Int32(w[i]) &* Int32(a[i]) }
-        return s
+    static func weights(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i {
+        quants.loadUnaligned(fromByteOffset: 32 * j, as: __m256i.self)
+    }
+
+    @inline(__always)
+    static func dot(_ w: __m256i, _ a: __m256i) -> __m256i {
+        // |w| ≤ 127 (the codec never writes −128), so 2·127·127 fits an Int16.
+        _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1))
     }
 }
 
 enum Q4_0Kernel: BlockKernel {
     static var layout: BlockLayout { Q4_0Codec.layout }
+    static var offset: WeightOffset { .scaled(-8) }
 
     @inline(__always)
-    static func integerDot(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int, _ a: UnsafePointer<Int8>) -> Int32 {
-        Nibbles.dot(quants.assumingMemoryBound(to: UInt8.self), subBlock: j, of: k, offset: 8, a)
+    static func weights(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i {
+        Nibbles.codes(quants, subBlock: j, of: k)
     }
+
+    @inline(__always)
+    static func dot(_ w: __m256i, _ a: __m256i) -> __m256i { Nibbles.dot(w, a) }
 }
 
 enum Q4_1Kernel: BlockKernel {
     static var layout: BlockLayout { Q4_1Codec.layout }
+    static var offset: WeightOffset { .stored }
 
     @inline(__always)
-    static func integerDot(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int, _ a: UnsafePointer<Int8>) -> Int32 {
-        Nibbles.dot(quants.assumingMemoryBound(to: UInt8.self), subBlock: j, of: k, offset: 0, a)
+    static func weights(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i {
+        Nibbles.codes(quants, subBlock: j, of: k)
     }
+
+    @inline(__always)
+    static func dot(_ w: __m256i, _ a: __m256i) -> __m256i { Nibbles.dot(w, a) }
 }
 
-/// 4-bit quants: byte i of a block holds element i (low nibble) and element i + n/2 (high). Each
-/// nibble run is its own loop (interleaving low and high in one loop vectorized ~30% worse).
+/// 4-bit quants: byte i of a block of n holds element i (low nibble) and element i + n/2 (high).
 enum Nibbles {
-    /// Sub-block j of a 4-bit block of k sub-blocks, each weight minus `offset`.
+    /// The 32 codes (0…15) of sub-block j.
     @inline(__always)
-    static func dot(_ q: UnsafePointer<UInt8>, subBlock j: Int, of k: Int, offset: Int8, _ a: UnsafePointer<Int8>) -> Int32 {
-        var s: Int32 = 0
+    static func codes(_ q: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i {
+        let low = _mm256_set1_epi8(0x0F)
         if k == 1 {
             // 16 bytes: low nibbles are elements 0..<16, high nibbles 16..<32.
-            for i in 0..<16 { s &+= Int32(Int8(bitPattern: q[i] & 0x0F) &- offset) &* Int32(a[i]) }
-            for i in 0..<16 { s &+= Int32(Int8(bitPattern: q[i] >> 4) &- offset) &* Int32(a[i + 16]) }
-        } else if j < k / 2 {
-            // Sub-blocks 0..<k/2 are the low nibbles of 32-byte runs, k/2..<k the high nibbles.
-            let bytes = q + 32 * j
-            for i in 0..<32 { s &+= Int32(Int8(bitPattern: bytes[i] & 0x0F) &- offset) &* Int32(a[i]) }
-        } else {
-            let bytes = q + 32 * (j - k / 2)
-            for i in 0..<32 { s &+= Int32(Int8(bitPattern: bytes[i] >> 4) &- offset) &* Int32(a[i]) }
+            let bytes = q.loadUnaligned(as: __m128i.self)
+            return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes), low)
         }
-        return s
+        // Sub-blocks 0..<k/2 are the low nibbles of 32-byte runs, k/2..<k the high nibbles.
+        let run = j < k / 2 ? j : j - k / 2
+        let bytes = q.loadUnaligned(fromByteOffset: 32 * run, as: __m256i.self)
+        return _mm256_and_si256(j < k / 2 ? bytes : _mm256_srli_epi16(bytes, 4), low)
     }
-}
 
-enum QuantizedDot {
-    /// w_row · x for a row of `x.count / k` blocks of kernel `K` at group `G`.
-    @inline(never)
-    static func row<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ row: UnsafeRawPointer, _ x: QuantizedActivation) -> Float {
-        let k = G.subBlocks
-        let layout = K.layout
-        let blockBytes = layout.blockBytes(32 * k)
-        @inline(__always) func half(_ p: UnsafeRawPointer) -> Float {
-            Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))))
-        }
-        /// Sub-block `s` of the row, `j` within its block.
-        @inline(__always) func dot(_ block: UnsafeRawPointer, _ j: Int, _ s: Int) -> Float {
-            Float(K.integerDot(block + layout.quantsOffset, subBlock: j, of: k, x.quants(s)))
-        }
-        var products = SIMD4<Float>(), offsets = SIMD4<Float>()
-        // Steps of whole blocks and at least 4 sub-blocks, so every block offset and j inside a
-        // step is a constant (k is 1, 2, 4 or 8).
-        let step = max(4, k)
-        var s = 0
-        while s + step <= x.count {
-            let first = row + (s / k) * blockBytes
-            for u in stride(from: 0, to: step, by: 4) {
-                let b0 = first + (u / k) * blockBytes, b1 = first + ((u + 1) / k) * blockBytes
-                let b2 = first + ((u + 2) / k) * blockBytes, b3 = first + ((u + 3) / k) * blockBytes
-                let dots = SIMD4<Float>(dot(b0, u % k, s + u), dot(b1, (u + 1) % k, s + u + 1),
-                                        dot(b2, (u + 2) % k, s + u + 2), dot(b3, (u + 3) % k, s + u + 3))
-                let d = layout.scaleOffset
-                let scales = SIMD4<Float>(half(b0 + d), half(b1 + d), half(b2 + d), half(b3 + d))
-                products.addProduct(scales * UnsafeRawPointer(x.scales + s + u).loadUnaligned(as: SIMD4<Float>.self), dots)
-                if let m = layout.minOffset {
-                    let mins = SIMD4<Float>(half(b0 + m), half(b1 + m), half(b2 + m), half(b3 + m))
-                    offsets.addProduct(mins, UnsafeRawPointer(x.sums + s + u).loadUnaligned(as: SIMD4<Float>.self))
-                }
-            }
-            s += step
-        }
-        var sum = products.sum() + offsets.sum()
-        // Rows of 32 or 64 whose block count is not a multiple of 4.
-        while s < x.count {
-            let block = row + (s / k) * blockBytes
-            sum += half(block + layout.scaleOffset) * x.scales[s] * dot(block, s % k, s)
-            if let m = layout.minOffset { sum += half(block + m) * x.sums[s] }
-            s += 1
-        }
-        return sum
+    @inline(__always)
+    static func dot(_ w: __m256i, _ a: __m256i) -> __m256i {
+        _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1))
     }
 }

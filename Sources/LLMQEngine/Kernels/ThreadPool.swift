@@ -7,15 +7,20 @@ import Synchronization
 /// Splits loops across cores with persistent workers. A decode step issues hundreds of small
 /// matrix-vector products, so the hand-off must cost well under a microsecond: workers spin on a
 /// job word for a short while after each job (the next one usually comes within microseconds) and
-/// only then sleep on a condition variable. The calling thread always runs part 0 itself.
-/// Jobs must not nest: a body must not call `parallelFor` on the same pool.
+/// only then sleep on a condition variable. A job is cut into a few chunks per thread that the
+/// threads (the caller among them) claim in turn, so a thread that starts late or runs slowly
+/// because other work shares its core leaves its chunks to the others instead of holding up the
+/// job. Jobs must not nest: a body must not call `parallelFor` on the same pool.
 public final class ThreadPool: @unchecked Sendable {
     public let threads: Int
     private var workers: [pthread_t] = []
     /// `sequence << 8 | parts` of the current job, published with release ordering after `body`
     /// is set, so one acquiring load tells a worker both whether a job is new and whether it is in it.
     private let jobWord = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
+    /// `sequence << 32 | chunks << 16 | next chunk` of the current job: a claim is a compare-and-swap
+    /// that fails for a stale job, so a thread arriving after its job ended touches nothing else.
+    private let claims = Atomic<Int>(0)
+    private let completed = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -26,6 +31,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Load-and-compare iterations before a worker sleeps: tens of microseconds.
     private static let spinLimit = 50_000
+    /// Chunks per participating thread: enough to rebalance, few enough to claim cheaply.
+    private static let chunksPerThread = 4
 
     public init(threads: Int? = nil) {
         let n = max(1, min(threads ?? ThreadPool.availableCores, 255))
@@ -60,21 +67,24 @@ public final class ThreadPool: @unchecked Sendable {
 
     public static var availableCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-    /// Calls `body` on disjoint contiguous subranges covering `0..<count`, one per thread, and
-    /// returns when all are done. `grain` is the least number of items worth a thread of its own;
-    /// smaller loops run inline.
+    /// Calls `body` on disjoint contiguous subranges covering `0..<count` and returns when all are
+    /// done. `grain` is the least number of items worth a thread (and a chunk) of its own; smaller
+    /// loops run inline. Which thread runs a subrange varies; the subranges do not.
     public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
-        let parts = min(threads, max(1, count / max(grain, 1)))
+        let items = count / max(grain, 1)
+        let parts = min(threads, max(1, items))
         if parts <= 1 {
             if count > 0 { body(0..<count) }
             return
         }
+        let chunks = min(parts * Self.chunksPerThread, items)
         withoutActuallyEscaping(body) { body in
             callers.withLock { _ in
                 self.count = count
                 self.body = body
-                pending.store(parts - 1, ordering: .relaxed)
+                completed.store(0, ordering: .relaxed)
                 let sequence = (jobWord.load(ordering: .relaxed) >> 8) &+ 1
+                claims.store((sequence & 0x7FFF_FFFF) << 32 | chunks << 16, ordering: .relaxed)
                 // Sequentially consistent store and load pair with the worker's increment-then-check
                 // of `sleepers`, so a worker going to sleep either sees this job or gets woken.
                 jobWord.store(sequence << 8 | parts, ordering: .sequentiallyConsistent)
@@ -83,9 +93,27 @@ public final class ThreadPool: @unchecked Sendable {
                     pthread_cond_broadcast(wake)
                     pthread_mutex_unlock(mutex)
                 }
-                body(0..<(count / parts))
-                while pending.load(ordering: .acquiring) > 0 {}
+                runChunks(sequence)
+                while completed.load(ordering: .acquiring) < chunks {}
                 self.body = nil
+            }
+        }
+    }
+
+    /// Claims and runs chunks of job `sequence` until none is left.
+    private func runChunks(_ sequence: Int) {
+        let tag = sequence & 0x7FFF_FFFF
+        var word = claims.load(ordering: .acquiring)
+        while word >> 32 == tag {
+            let next = word & 0xFFFF, chunks = (word >> 16) & 0xFFFF
+            guard next < chunks else { return }
+            let (claimed, current) = claims.compareExchange(expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
+            if claimed {
+                runChunk(next, of: chunks)
+                completed.wrappingAdd(1, ordering: .releasing)
+                word = claims.load(ordering: .acquiring)
+            } else {
+                word = current
             }
         }
     }
@@ -111,19 +139,18 @@ public final class ThreadPool: @unchecked Sendable {
             }
             seen = word
             if stopping.load(ordering: .acquiring) { return }
-            let parts = word & 0xFF
-            // Not in this job: do not touch its state (the caller may already be on the next one).
-            guard index < parts else { continue }
-            runPart(index, of: parts)
-            pending.wrappingSubtract(1, ordering: .releasing)
+            // Jobs too small for every thread leave the rest spinning for the next one.
+            guard index < word & 0xFF else { continue }
+            runChunks(word >> 8)
         }
     }
 
-    /// Runs in its own frame so the worker's reference to the closure is gone before it reports
-    /// done (the caller's `withoutActuallyEscaping` checks that nothing kept it).
+    /// Runs in its own frame so this thread's reference to the closure is gone before it reports
+    /// the chunk done (the caller's `withoutActuallyEscaping` checks that nothing kept it). A
+    /// claimed chunk is not done, so the job and its `count` and `body` are still current.
     @inline(never)
-    private func runPart(_ index: Int, of parts: Int) {
-        body?((count * index / parts)..<(count * (index + 1) / parts))
+    private func runChunk(_ chunk: Int, of chunks: Int) {
+        body?((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
     }
 }
 

@@ -31,6 +31,7 @@ extension Transformer {
 
         for (l, layer) in w.layers.enumerated() {
             eachRow(grain: normGrain) { i in Ops.rmsnorm(xb + i * dim, x + i * dim, layer.attnNorm, dim, eps: c.normEpsilon) }
+            activationObserver?.observe(.attention(layer: l), xb, rows: n, width: dim)
             // The block's keys and values are consecutive cache rows, so the products write them in place.
             let cacheRows = (l * contextLength + startPos) * kvDim
             let k = state.keyCache + cacheRows, v = state.valueCache + cacheRows
@@ -43,18 +44,22 @@ extension Transformer {
             }
 
             batchedAttention(layer: l, startPos: startPos, count: n, out: xb)
+            activationObserver?.observe(.attentionOutput(layer: l), xb, rows: n, width: qDim)
             matvec.batched(layer.wo, xb, count: n, xb2)
             eachRow(grain: normGrain) { i in Ops.add(x + i * dim, xb2 + i * dim, dim) }
 
             eachRow(grain: normGrain) { i in Ops.rmsnorm(xb + i * dim, x + i * dim, layer.ffnNorm, dim, eps: c.normEpsilon) }
+            activationObserver?.observe(.feedForward(layer: l), xb, rows: n, width: dim)
             matvec.batched(layer.gate, xb, count: n, hb)
             matvec.batched(layer.up, xb, count: n, hb2)
             eachRow(grain: hiddenGrain) { i in Ops.swiglu(hb + i * hidden, hb2 + i * hidden, hidden) }
+            activationObserver?.observe(.feedForwardDown(layer: l), hb, rows: n, width: hidden)
             matvec.batched(layer.down, hb, count: n, xb)
             eachRow(grain: normGrain) { i in Ops.add(x + i * dim, xb + i * dim, dim) }
         }
         guard computeLogits else { return UnsafeMutableBufferPointer(start: b.logits, count: 0) }
         eachRow(grain: normGrain) { i in Ops.rmsnorm(x + i * dim, x + i * dim, w.outputNorm, dim, eps: c.normEpsilon) }
+        activationObserver?.observe(.classifier, x, rows: n, width: dim)
         matvec.batched(w.classifier, x, count: n, b.logits)
         return UnsafeMutableBufferPointer(start: b.logits, count: n * c.vocabSize)
     }

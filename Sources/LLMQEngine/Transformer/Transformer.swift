@@ -16,6 +16,8 @@ public final class Transformer {
     let rope: Rope
     /// Activations for `forward(tokens:startPos:)`, grown to the largest batch seen.
     let batch: BatchState
+    /// Sees every matrix product's input (calibration); nil in normal runs.
+    public var activationObserver: (any ActivationObserver)?
 
     public init(weights: TransformerWeights, contextLength: Int? = nil, pool: ThreadPool = ThreadPool()) {
         self.weights = weights
@@ -43,27 +45,29 @@ public final class Transformer {
 
         for (l, layer) in w.layers.enumerated() {
             Ops.rmsnorm(xb, x, layer.attnNorm, dim, eps: c.normEpsilon)
+            activationObserver?.observe(.attention(layer: l), xb, rows: 1, width: dim)
             // Keys and values go straight into this position's cache row.
             let cacheRow = (l * contextLength + pos) * kvDim
             let k = s.keyCache + cacheRow, v = s.valueCache + cacheRow
-            matvec(layer.wq, xb, s.q)
-            matvec(layer.wk, xb, k)
-            matvec(layer.wv, xb, v)
+            matvec([layer.wq, layer.wk, layer.wv], xb, [s.q, k, v])
             rope.apply(s.q, heads: c.headCount, position: pos)
             rope.apply(k, heads: c.kvHeadCount, position: pos)
 
             attention(layer: l, pos: pos, out: xb)
+            activationObserver?.observe(.attentionOutput(layer: l), xb, rows: 1, width: layer.wo.cols)
             matvec(layer.wo, xb, xb2)
             Ops.add(x, xb2, dim)
 
             Ops.rmsnorm(xb, x, layer.ffnNorm, dim, eps: c.normEpsilon)
-            matvec(layer.gate, xb, s.hb)
-            matvec(layer.up, xb, s.hb2)
+            activationObserver?.observe(.feedForward(layer: l), xb, rows: 1, width: dim)
+            matvec([layer.gate, layer.up], xb, [s.hb, s.hb2])
             Ops.swiglu(s.hb, s.hb2, hidden)
+            activationObserver?.observe(.feedForwardDown(layer: l), s.hb, rows: 1, width: hidden)
             matvec(layer.down, s.hb, xb)
             Ops.add(x, xb, dim)
         }
         Ops.rmsnorm(x, x, w.outputNorm, dim, eps: c.normEpsilon)
+        activationObserver?.observe(.classifier, x, rows: 1, width: dim)
         matvec(w.classifier, x, s.logits)
         return UnsafeMutableBufferPointer(start: s.logits, count: c.vocabSize)
     }

@@ -80,10 +80,21 @@ public struct ContainerMetadata: Sendable, Equatable {
         public var type: String
         public var group: Int?
         public var rules: [Rule]
-        public init(type: String, group: Int? = nil, rules: [Rule] = []) {
+        /// True when block scales were searched (absent: the reference rounding).
+        public var scaleSearch: Bool?
+        /// The importance matrix that weighted the search (its path as given), if any.
+        public var imatrix: String?
+        public init(type: String, group: Int? = nil, rules: [Rule] = [], scaleSearch: Bool? = nil, imatrix: String? = nil) {
             self.type = type
             self.group = group
             self.rules = rules
+            self.scaleSearch = scaleSearch
+            self.imatrix = imatrix
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case type, group, rules, imatrix
+            case scaleSearch = "scale_search"
         }
     }
 

@@ -103,12 +103,12 @@ public enum SyntheticModel {
 }
 
 /// SplitMix64: a tiny, fast, well-distributed generator; the seed fully determines the model.
-struct SplitMix64 {
-    var state: UInt64
+public struct SplitMix64: Sendable {
+    public var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -116,10 +116,11 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
 
-    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
+    /// Uniform in [0, 1).
+    public mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
 
     /// Standard normal by Box–Muller.
-    mutating func normal() -> Float {
+    public mutating func normal() -> Float {
         let u1 = max(uniform(), 1e-7), u2 = uniform()
         return sqrtf(-2 * logf(u1)) * cosf(2 * .pi * u2)
     }

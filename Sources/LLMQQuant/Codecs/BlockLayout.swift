@@ -126,6 +126,20 @@ extension BlockLayout {
         for b in 0..<src.count / n { body(source + b * n, out + b * bytes) }
     }
 
+    /// As `encode`, also handing `body` the block's importance weights and room for its `n` levels.
+    @inline(__always)
+    func encodeSearching(_ src: UnsafeBufferPointer<Float>, _ importance: UnsafeBufferPointer<Float>,
+                         into dst: UnsafeMutableRawBufferPointer, blockSize n: Int,
+                         _ body: (_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int32>,
+                                  _ block: UnsafeMutableRawPointer) -> Void) {
+        guard let weights = importance.baseAddress else { return }
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { levels in
+            encode(src, into: dst, blockSize: n) { x, block in
+                body(x, weights + (x - UnsafePointer(src.baseAddress!)), levels.baseAddress!, block)
+            }
+        }
+    }
+
     /// Calls `body` for each block of `src` with the `n` values it decodes into.
     @inline(__always)
     func decode(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize n: Int,

@@ -7,7 +7,8 @@ import LLMQCore
 /// Quantization is `gguf.quants.Q4_0` (ggml's `quantize_row_q4_0_ref`): max = the signed value of
 /// largest magnitude (the first such element), d = max / −8, q[i] = min(15, trunc(x[i] · (1/d) + 8.5)),
 /// all in fp32, d stored as fp16. The extreme element maps to q = 0 exactly, so the grid spends its
-/// 16th level on the other sign. Round to nearest, no scale search: `importance` is ignored.
+/// 16th level on the other sign. With `importance` the block's scale is searched instead
+/// (`ScaleSearch.symmetric` over levels −8...7): same layout, different bytes.
 /// (ggml's C loop starts from max = +0, so a block of zeros whose first element is −0 gets d = −0
 /// there and +0 here and in gguf; both decode to zeros.)
 public struct Q4_0Codec: BlockCodec {
@@ -26,6 +27,14 @@ public struct Q4_0Codec: BlockCodec {
     public func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize n: Int,
                          importance: UnsafeBufferPointer<Float>?) {
         let layout = Self.layout, half = n / 2
+        if let importance {
+            layout.encodeSearching(src, importance, into: dst, blockSize: n) { x, w, levels, block in
+                Half.store(ScaleSearch.symmetric(x, w, n, lowest: -8, highest: 7, levels: levels), block, layout.scaleOffset)
+                let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
+                for j in 0..<half { q[j] = UInt8(levels[j] + 8) | UInt8(levels[j + half] + 8) << 4 }
+            }
+            return
+        }
         layout.encode(src, into: dst, blockSize: n) { x, block in
             // The first element of largest magnitude: one vector pass for the magnitude, then a
             // short scan for the element (its sign).

@@ -6,7 +6,8 @@ import LLMQCore
 ///
 /// Quantization is ggml's `quantize_row_q4_1_ref` (and `gguf.quants.Q4_1`): m = min x, d = (max − min) / 15,
 /// q[i] = min(15, trunc((x[i] − m) · (1/d) + 0.5)), all in fp32, d and m stored as fp16. Round to
-/// nearest, no scale search: `importance` is ignored. Ties between +0 and −0 at the extremes go to
+/// nearest; with `importance` the scale and minimum are searched instead (`ScaleSearch.affine`).
+/// Ties between +0 and −0 at the extremes go to
 /// the first element, as in ggml's loop (numpy's reduction order decides them in gguf.quants).
 public struct Q4_1Codec: BlockCodec {
     /// | offset | bytes | field |
@@ -26,6 +27,16 @@ public struct Q4_1Codec: BlockCodec {
     public func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize n: Int,
                          importance: UnsafeBufferPointer<Float>?) {
         let layout = Self.layout, half = n / 2
+        if let importance {
+            layout.encodeSearching(src, importance, into: dst, blockSize: n) { x, w, levels, block in
+                let (d, m) = ScaleSearch.affine(x, w, n, top: 15, levels: levels)
+                Half.store(d, block, layout.scaleOffset)
+                Half.store(m, block, Self.minOffset)
+                let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
+                for j in 0..<half { q[j] = UInt8(levels[j]) | UInt8(levels[j + half]) << 4 }
+            }
+            return
+        }
         layout.encode(src, into: dst, blockSize: n) { x, block in
             let (lowest, highest) = BlockScan.extremes(x, n)
             let d = (highest - lowest) / 15

@@ -4,10 +4,9 @@ import LLMQCore
 /// n signed bytes, x[i] ≈ d · q[i] (8.5 bits per weight at n = 32).
 ///
 /// Quantization is ggml's `quantize_row_q8_0_ref` (and `gguf.quants.Q8_0`): d = max|x| / 127 in fp32,
-/// q[i] = round-half-away-from-zero(x[i] · (1/d)), d stored as fp16. Round to nearest, no scale
-/// search, so `importance` is ignored (a weighted search may come later; the bytes would then differ
-/// from ggml's by design). Weights must be finite (`Quantize.elements` checks); activations may not be,
-/// and then give defined quants (`quant8`).
+/// q[i] = round-half-away-from-zero(x[i] · (1/d)), d stored as fp16. With `importance` the scale is
+/// searched instead (`ScaleSearch.symmetric` over levels −127...127). Weights must be finite
+/// (`Quantize.elements` checks); values that are not give defined quants (`quant8`).
 public struct Q8_0Codec: BlockCodec {
     /// | offset | bytes | field |
     /// |---|---|---|
@@ -24,6 +23,14 @@ public struct Q8_0Codec: BlockCodec {
     public func quantize(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer, blockSize n: Int,
                          importance: UnsafeBufferPointer<Float>?) {
         let layout = Self.layout
+        if let importance {
+            layout.encodeSearching(src, importance, into: dst, blockSize: n) { x, w, levels, block in
+                Half.store(ScaleSearch.symmetric(x, w, n, lowest: -127, highest: 127, levels: levels), block, layout.scaleOffset)
+                let q = (block + layout.quantsOffset).assumingMemoryBound(to: Int8.self)
+                for i in 0..<n { q[i] = Int8(levels[i]) }
+            }
+            return
+        }
         layout.encode(src, into: dst, blockSize: n) { x, block in
             let d = BlockScan.absMax(x, n) / 127
             let id = reciprocal(d)

@@ -48,19 +48,23 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
     /// The type of every matrix no rule or default names, group size included (`q4_0_g64`).
     public var base: DType
     public var rules: [Rule]
+    /// Search each block's scale (and minimum) for the least (importance-weighted) squared error
+    /// instead of the reference rounding; the bytes then differ from ggml's.
+    public var scaleSearch: Bool
 
-    public init(base: DType, rules: [Rule] = []) throws {
+    public init(base: DType, rules: [Rule] = [], scaleSearch: Bool = false) throws {
         guard Quantize.canEncode(base) else {
             throw LLMQError(.usage, "llmq cannot quantize to \(base) (types: f32, f16, bf16, q8_0, q4_0, q4_1; groups 32, 64, 128, 256)")
         }
         for rule in rules { try rule.validate() }
         self.base = base
         self.rules = rules
+        self.scaleSearch = scaleSearch
     }
 
     /// From command-line spellings: `type` a dtype name, `group` the block size of block types,
     /// `rules` as `REGEX=TYPE`.
-    public init(type: String, group: Int? = nil, rules: [String] = []) throws {
+    public init(type: String, group: Int? = nil, rules: [String] = [], scaleSearch: Bool = false) throws {
         guard let named = DType(name: type) else { throw LLMQError(.usage, "unknown quantization type '\(type)'") }
         var base = named
         if let group {
@@ -68,7 +72,7 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
             base = DType(named.kind, blockSize: group)
             guard base.isValidBlockSize else { throw LLMQError(.usage, "group size \(group) is not one of 32, 64, 128, 256") }
         }
-        try self.init(base: base, rules: try rules.map(Rule.init(parsing:)))
+        try self.init(base: base, rules: try rules.map(Rule.init(parsing:)), scaleSearch: scaleSearch)
     }
 
     /// The classifier's type unless a rule names it: q8_0 when the base has fewer bits.
@@ -76,15 +80,20 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
         base.isBlockQuantized && base.bitsPerWeight < DType.q8_0.bitsPerWeight ? .q8_0 : base
     }
 
-    // Stored as the container's metadata spells it: {"type": "q4_0", "group": 32, "rules": [{"pattern", "type"}]}.
-    enum CodingKeys: String, CodingKey { case type, group, rules }
+    // Stored as the container's metadata spells it: {"type": "q4_0", "group": 32, "rules": [{"pattern", "type"}]},
+    // plus "scale_search": true when searched.
+    enum CodingKeys: String, CodingKey {
+        case type, group, rules
+        case scaleSearch = "scale_search"
+    }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let kind = try c.decode(String.self, forKey: .type)
         do {
             try self.init(type: kind, group: try c.decodeIfPresent(Int.self, forKey: .group),
-                          rules: try c.decode([Rule].self, forKey: .rules).map { "\($0.pattern)=\($0.type)" })
+                          rules: try c.decode([Rule].self, forKey: .rules).map { "\($0.pattern)=\($0.type)" },
+                          scaleSearch: try c.decodeIfPresent(Bool.self, forKey: .scaleSearch) ?? false)
         } catch let e as LLMQError {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: e.message))
         }
@@ -95,6 +104,7 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
         try c.encode(base.kind.rawValue, forKey: .type)
         if base.isBlockQuantized { try c.encode(base.blockSize, forKey: .group) }
         try c.encode(rules, forKey: .rules)
+        if scaleSearch { try c.encode(true, forKey: .scaleSearch) }
     }
 }
 

@@ -9,9 +9,15 @@ public enum Quantizer {
     /// A model whose tensors have the plan's dtypes. Tensors that change dtype are encoded from
     /// `source` (any dtype it stores) on first read, using `threads` cores, and their error against
     /// the source goes to `stats`; the rest are `source`'s own tensors, passed through unread.
+    /// When the recipe searches scales, `importance` (if given) weights each matrix's error by
+    /// its input columns' mean squared activation; matrices it does not cover weigh every element alike.
     public static func view(of source: Model, plan: QuantizationPlan, stats: QuantizationStats? = nil,
-                            threads: Int? = nil) throws -> Model {
+                            threads: Int? = nil, importance: ImportanceMatrix? = nil) throws -> Model {
         try check(plan, against: source)
+        if importance != nil, !plan.recipe.scaleSearch {
+            throw LLMQError(.usage, "an importance matrix weights the scale search; the recipe does not search scales")
+        }
+        let search = plan.recipe.scaleSearch
         let encoder = TensorEncoder(threads: max(1, threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
         let generated = source.files.count
         let tensors = zip(source.tensors, plan.entries).map { tensor, entry -> Tensor in
@@ -21,7 +27,8 @@ public enum Quantizer {
                           storedByteCount: 0, encoding: "\(tensor.dtype) → \(target)") { _ in
                 // The source's decoded copy (if it had to decode) is dropped once encoded.
                 defer { source.release(tensor) }
-                let (bytes, error) = try encoder.encode(source, tensor, as: target)
+                let weights = search ? try importance?.columnWeights(for: tensor) ?? [Float](repeating: 1, count: tensor.cols) : nil
+                let (bytes, error) = try encoder.encode(source, tensor, as: target, columnWeights: weights)
                 stats?.record(error)
                 return bytes
             }

@@ -9,11 +9,14 @@ struct TensorEncoder {
     /// fp32 values per chunk: big enough to amortise the hand-off, small enough for L2.
     static let chunkElements = 1 << 16
 
-    func encode(_ source: Model, _ tensor: Tensor, as dtype: DType) throws -> (bytes: [UInt8], error: TensorError) {
+    /// `columnWeights` (one per column), when given, asks for the scale search weighted by them.
+    func encode(_ source: Model, _ tensor: Tensor, as dtype: DType,
+                columnWeights: [Float]? = nil) throws -> (bytes: [UInt8], error: TensorError) {
         guard let outputBytes = dtype.byteCount(shape: tensor.shape) else {
             throw LLMQError(.invalid, "rows of \(tensor.cols) are not a whole number of \(dtype) blocks", tensor: tensor.name)
         }
-        let job = Job(input: try source.data(tensor), inputDType: tensor.dtype, dtype: dtype, rows: tensor.rows, cols: tensor.cols)
+        let job = Job(input: try source.data(tensor), inputDType: tensor.dtype, dtype: dtype, rows: tensor.rows, cols: tensor.cols,
+                      columnWeights: columnWeights)
         var output = [UInt8](repeating: 0, count: outputBytes)
         let sums = Locked(ErrorSums())
         let failure = Locked<LLMQError?>(nil)
@@ -53,8 +56,11 @@ private struct Job: @unchecked Sendable {
     let chunks: Int
     /// The input itself when it is aligned fp32.
     let floats: UnsafePointer<Float>?
+    /// The column weights repeated for a chunk's rows (every chunk starts at a row), or nil for
+    /// the reference rounding.
+    let importance: [Float]?
 
-    init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int) {
+    init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int, columnWeights: [Float]?) {
         self.input = input
         self.inputDType = inputDType
         self.dtype = dtype
@@ -64,6 +70,8 @@ private struct Job: @unchecked Sendable {
         chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
         let aligned = input.baseAddress.map { Int(bitPattern: $0) % 4 == 0 } ?? false
         floats = inputDType == .f32 && aligned ? input.baseAddress!.assumingMemoryBound(to: Float.self) : nil
+        let chunkRows = min(rowsPerChunk, rows)
+        importance = columnWeights.map { w in (0..<chunkRows).flatMap { _ in w } }
     }
 
     /// Encodes rows of `chunk` into their place in `output`; `scratch` holds two chunks of floats.
@@ -82,7 +90,10 @@ private struct Job: @unchecked Sendable {
         }
         let restored = scratch + elements.count
         do {
-            try Quantize.elements(UnsafeBufferPointer(start: values, count: elements.count), as: dtype, into: encoded)
+            try importance.withOptionalBuffer(count: elements.count) { weights in
+                try Quantize.elements(UnsafeBufferPointer(start: values, count: elements.count), as: dtype, into: encoded,
+                                      importance: weights)
+            }
         } catch let e as LLMQError {
             // Quantize counts elements from the chunk's start; say where they are in the tensor.
             throw LLMQError(e.kind, e.message + " (counting from element \(elements.lowerBound) of the tensor)")
@@ -97,4 +108,12 @@ private struct Job: @unchecked Sendable {
 private struct UncheckedBuffer: @unchecked Sendable {
     let buffer: UnsafeMutableRawBufferPointer
     init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// The first `count` values as a buffer (nil when there is no array) for the duration of `body`.
+    fileprivate func withOptionalBuffer<R>(count: Int, _ body: (UnsafeBufferPointer<Float>?) throws -> R) rethrows -> R {
+        guard let array = self else { return try body(nil) }
+        return try array.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[..<count])) }
+    }
 }

@@ -1,0 +1,54 @@
+import LLMQCore
+import LLMQEngine
+import LLMQQuant
+
+/// Collects an importance matrix: runs a model (normally fp32) over calibration text and sums the
+/// squares of every matrix product's input, per input column. Every position of every chunk counts
+/// (`plan` should score all predictions, so the classifier's input is computed too).
+public enum Calibration {
+    /// - Parameters:
+    ///   - datasets: names of the calibration texts, recorded in the result.
+    ///   - progress: called with the number of chunks done.
+    public static func collect(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan, datasets: [String],
+                               progress: (Int) -> Void = { _ in }) -> ImportanceMatrix {
+        let statistics = ActivationStatistics()
+        let transformer = runner.transformer
+        transformer.activationObserver = statistics
+        defer { transformer.activationObserver = nil }
+        for c in 0..<plan.chunkCount {
+            let chunk = plan.chunk(c, of: tokens)
+            for block in runner.blocks(plan) { runner.run(chunk, block) }
+            progress(c + 1)
+        }
+        return statistics.importance(config: transformer.config, datasets: datasets, chunkCount: plan.chunkCount,
+                                     chunkSize: plan.contextLength)
+    }
+}
+
+/// Σx² per column of each matrix input the forward pass shows it, and the number of vectors.
+final class ActivationStatistics: ActivationObserver {
+    private var sums: [MatmulInput: [Double]] = [:]
+    private var counts: [MatmulInput: Int] = [:]
+
+    func observe(_ input: MatmulInput, _ x: UnsafePointer<Float>, rows: Int, width: Int) {
+        var total = sums[input] ?? [Double](repeating: 0, count: width)
+        // Float sums of up to a batch of rows (a few hundred), then Double across batches.
+        var block = [Float](repeating: 0, count: width)
+        for r in 0..<rows {
+            let row = x + r * width
+            for j in 0..<width { block[j] += row[j] * row[j] }
+        }
+        for j in 0..<width { total[j] += Double(block[j]) }
+        sums[input] = total
+        counts[input, default: 0] += rows
+    }
+
+    func importance(config: ModelConfig, datasets: [String], chunkCount: Int, chunkSize: Int) -> ImportanceMatrix {
+        var entries: [String: ImportanceMatrix.Entry] = [:]
+        for (input, sum) in sums {
+            let entry = ImportanceMatrix.Entry(sumSquares: sum.map(Float.init), count: counts[input] ?? 0)
+            for name in input.tensorNames(config) { entries[name] = entry }
+        }
+        return ImportanceMatrix(entries: entries, datasets: datasets, chunkCount: chunkCount, chunkSize: chunkSize)
+    }
+}
