@@ -22,7 +22,7 @@ public enum ImatrixFile {
         }
         let metadata: [(String, GGUFValue)] = [
             ("general.type", .text("imatrix")),
-            ("imatrix.datasets", .array(.string, matrix.datasets.map { .text($0) })),
+            ("imatrix.datasets", .array(.string, GGUFArray(matrix.datasets.map { .text($0) }))),
             ("imatrix.chunk_count", .uint32(UInt32(clamping: matrix.chunkCount))),
             ("imatrix.chunk_size", .uint32(UInt32(clamping: matrix.chunkSize))),
         ]
