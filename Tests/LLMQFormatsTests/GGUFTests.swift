@@ -146,7 +146,7 @@ struct GGUFTests {
     /// finite scales, and f32 norms.
     static func mixedModel() throws -> Model {
         let c = ModelConfig(dim: 64, hiddenDim: 128, layerCount: 2, headCount: 8, kvHeadCount: 4, vocabSize: 300, contextLength: 64)
-        var rng = SeededGenerator(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let tensors = CanonicalName.expectedTensors(c).map { name, shape -> Tensor in
             let dtype: DType = CanonicalName.isNorm(name) ? .f32 : name.contains("ffn") ? .q4_1 : name.contains("attn_q") ? .q4_0
                 : name == CanonicalName.tokenEmbedding ? .q8_0 : .f16

@@ -130,7 +130,7 @@ struct HostileGGUFTests {
 
     @Test("random byte changes in the header parse or fail with an LLMQError, and parsed tensors stay inside the file")
     func randomCorruption() throws {
-        var rng = SeededGenerator(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let header = Self.parsed.dataOffset
         for _ in 0..<2000 {
             var bytes = Self.original
