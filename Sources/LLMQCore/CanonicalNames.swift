@@ -36,13 +36,30 @@ public enum CanonicalName {
 
     /// Every tensor a Llama model of this config has, with its shape, in GGUF's usual order.
     public static func expectedTensors(_ c: ModelConfig) -> [(name: String, shape: [Int])] {
-        var list: [(String, [Int])] = [(tokenEmbedding, [c.vocabSize, c.dim])]
-        for l in 0..<c.layerCount {
-            for t in LayerTensor.allCases { list.append((layer(l, t), t.shape(c))) }
-        }
-        list.append((outputNorm, [c.dim]))
-        if !c.sharedClassifier { list.append((output, [c.vocabSize, c.dim])) }
+        var list: [(String, [Int])] = []
+        forEachExpectedTensor(c) { list.append(($0, $1)) }
         return list
+    }
+
+    /// The same tensors one at a time, so a check can stop at the first one missing without
+    /// building the list a hostile config's layer count asks for (32 769 layers: 295 000 names).
+    public static func forEachExpectedTensor(_ c: ModelConfig, _ body: (String, [Int]) throws -> Void) rethrows {
+        try body(tokenEmbedding, [c.vocabSize, c.dim])
+        for l in 0..<c.layerCount {
+            for t in LayerTensor.allCases { try body(layer(l, t), t.shape(c)) }
+        }
+        try body(outputNorm, [c.dim])
+        if !c.sharedClassifier { try body(output, [c.vocabSize, c.dim]) }
+    }
+
+    /// Whether a model of this config has a tensor of this name (without listing them all).
+    public static func isExpected(_ name: String, _ c: ModelConfig) -> Bool {
+        if name == tokenEmbedding || name == outputNorm { return true }
+        if name == output { return !c.sharedClassifier }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "blk", parts[3] == "weight", let l = Int(parts[1]), String(l) == parts[1],
+              (0..<c.layerCount).contains(l) else { return false }
+        return LayerTensor(rawValue: String(parts[2])) != nil
     }
 
     public static func isNorm(_ name: String) -> Bool {
@@ -54,7 +71,7 @@ extension Model {
     /// Checks that every tensor the forward pass needs exists with the right shape, so engines and
     /// writers can index without further checks.
     public func validateLlamaTensors() throws {
-        for (name, shape) in CanonicalName.expectedTensors(config) {
+        try CanonicalName.forEachExpectedTensor(config) { name, shape in
             let t = try tensor(name)
             guard t.shape == shape else {
                 throw LLMQError(.invalid, "has shape \(t.shape), expected \(shape) for this config", file: path, tensor: name)

@@ -176,6 +176,29 @@ struct HostileGGUFTests {
         try expectError(b.bytes, .invalid, mentioning: "not a whole number of 32-element blocks")
     }
 
+    /// The fuzzer's timeout (Fuzz/Regressions/gguf/layers-without-tensors): a layer count the
+    /// tensors cannot back once made the checks list every name it implies (16.7 M layers: 151 M
+    /// names) before finding the first missing one.
+    @Test("a block count of 2^24 with five layers of tensors fails at the first missing one, for run and for convert")
+    func layersWithoutTensors() throws {
+        let offset = Self.parsed.metadata.first { $0.key == "llama.block_count" }!.offset + 8 + "llama.block_count".utf8.count + 4
+        let dir = try Fixtures.scratch()
+        let path = dir + "/layers.gguf"
+        try Fixtures.write(Self.patched(offset, UInt32(1 << 24)), to: path)
+        let model = try ModelFile.open(path)
+        #expect(model.config.layerCount == 1 << 24)
+        #expect(throws: LLMQError.self) { try model.validateLlamaTensors() }
+        do {
+            try model.validateLlamaTensors()
+        } catch let e as LLMQError {
+            #expect(e.description.contains("blk.5.attn_norm.weight"), "\(e)")
+        }
+        #expect(throws: LLMQError.self) { try ModelFile.write(model, to: dir + "/out.gguf") }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out.gguf"))
+        #expect(CanonicalName.isExpected("blk.16777215.ffn_up.weight", model.config))
+        #expect(!CanonicalName.isExpected("blk.16777216.ffn_up.weight", model.config) && !CanonicalName.isExpected("blk.01.ffn_up.weight", model.config))
+    }
+
     @Test("valid GGUF without llama metadata is refused with the missing key named")
     func notLlama() throws {
         var b = GGUFBytes(tensors: 0, keys: 0)

@@ -64,9 +64,10 @@ public enum GGUFWriter {
     /// llama.cpp's usual order (embedding, layer by layer, final norm, classifier), then any
     /// other tensors in the model's order.
     static func order(_ model: Model) throws -> [Tensor] {
-        let expected = CanonicalName.expectedTensors(model.config).map(\.name)
-        let known = Set(expected)
-        return try expected.map { try model.tensor($0) } + model.tensors.filter { !known.contains($0.name) }
+        // Missing tensors fail at the first one, before a hostile layer count builds its list.
+        var ordered: [Tensor] = []
+        try CanonicalName.forEachExpectedTensor(model.config) { name, _ in ordered.append(try model.tensor(name)) }
+        return ordered + model.tensors.filter { !CanonicalName.isExpected($0.name, model.config) }
     }
 
     static func padded(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }

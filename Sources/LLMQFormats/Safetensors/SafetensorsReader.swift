@@ -58,7 +58,6 @@ public enum SafetensorsReader {
     /// The archive's tensors under canonical names, and the regions of stored tensors llmq does not use.
     private static func canonicalTensors(_ archive: SafetensorsArchive, layout: Layout,
                                          config: ModelConfig) throws -> (tensors: [Tensor], unused: [Region]) {
-        let expected = Set(CanonicalName.expectedTensors(config).map(\.name))
         var tensors: [Tensor] = []
         var unused: [Region] = []
         func skip(_ t: Tensor, _ why: String = "") {
@@ -78,7 +77,7 @@ public enum SafetensorsReader {
                 skip(stored, " (tie_word_embeddings)")
                 continue
             }
-            guard expected.contains(mapped.name) else {
+            guard CanonicalName.isExpected(mapped.name, config) else {
                 let classifier = config.sharedClassifier ? "shared" : "separate"
                 throw LLMQError(.unsupported, "is not a tensor of this model (\(config.layerCount) layers, classifier \(classifier))",
                                 file: file, tensor: stored.name)
