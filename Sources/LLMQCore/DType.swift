@@ -22,7 +22,7 @@ public struct DType: Hashable, Sendable, CustomStringConvertible {
 
     public static let f32 = DType(.f32), f16 = DType(.f16), bf16 = DType(.bf16)
     public static let i8 = DType(.i8), u8 = DType(.u8), i32 = DType(.i32)
-    public static let q8_0 = DType(.q8_0), q4_0 = DType(.q4_0), q4_1 = DType(.q4_1)
+    public static let q8_0 = DType(.q8_0), q4_0 = DType(.q4_0), q4_1 = DType(.q4_1), q5_0 = DType(.q5_0)
 
     public var isBlockQuantized: Bool { kind.defaultBlockSize > 1 }
 
@@ -36,7 +36,7 @@ public struct DType: Hashable, Sendable, CustomStringConvertible {
         case .q8_0: 2 + blockSize
         case .q4_0: 2 + blockSize / 2
         case .q4_1: 4 + blockSize / 2
-        case .q5_0: 2 + 4 + blockSize / 2
+        case .q5_0: 2 + blockSize / 8 + blockSize / 2
         case .q5_1: 4 + 4 + blockSize / 2
         case .q2_K: 84
         case .q3_K: 110
@@ -53,7 +53,7 @@ public struct DType: Hashable, Sendable, CustomStringConvertible {
     /// Group sizes the block types accept; ggml's own layout is the default (32 or 256).
     public var isValidBlockSize: Bool {
         switch kind {
-        case .q8_0, .q4_0, .q4_1: [32, 64, 128, 256].contains(blockSize)
+        case .q8_0, .q4_0, .q4_1, .q5_0: [32, 64, 128, 256].contains(blockSize)
         case .q8_l2c: blockSize > 0
         default: blockSize == kind.defaultBlockSize
         }

@@ -19,12 +19,20 @@ public protocol BlockCodec: BlockDecoder {
                   importance: UnsafeBufferPointer<Float>?)
 }
 
+/// A block type x = d·q with integer levels q in `levels` and one fp16 scale per block (q8_0,
+/// q5_0, q4_0): the searches and error feedback choose d and the levels, the codec stores them.
+public protocol SymmetricBlockCodec: BlockCodec {
+    var levels: (lowest: Int32, highest: Int32) { get }
+    /// Writes one block of `n` elements: scale `d` (fp16-representable) and its levels.
+    func store(scale d: Float, levels: UnsafePointer<Int32>, blockSize n: Int, into block: UnsafeMutableRawPointer)
+}
+
 /// The registry of block layouts, by dtype kind. A new block type adds its codec (or decoder) here.
 public enum BlockCodecs {
-    public static let codecs: [any BlockCodec] = [Q8_0Codec(), Q4_0Codec(), Q4_1Codec()]
+    public static let codecs: [any BlockCodec] = [Q8_0Codec(), Q4_0Codec(), Q4_1Codec(), Q5_0Codec()]
     /// Layouts llmq reads but does not write.
     public static let decoders: [any BlockDecoder] = [
-        Q5_0Decoder(), Q5_1Decoder(), Q2_KDecoder(), Q3_KDecoder(), Q4_KDecoder(), Q5_KDecoder(), Q6_KDecoder(),
+        Q5_1Decoder(), Q2_KDecoder(), Q3_KDecoder(), Q4_KDecoder(), Q5_KDecoder(), Q6_KDecoder(),
     ]
 
     public static func codec(for kind: DType.Kind) -> (any BlockCodec)? {

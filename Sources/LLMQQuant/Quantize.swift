@@ -36,12 +36,17 @@ public enum Quantize {
         case .bf16:
             for i in 0..<n { out.storeBytes(of: bf16(src[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
         default:
-            if !allFinite(src), let bad = src.firstIndex(where: { !$0.isFinite }) {
-                throw LLMQError(.invalid, "element \(bad) is \(src[bad]); \(dtype) needs finite values")
-            }
+            try requireFinite(src, as: dtype)
             let codec = BlockCodecs.codec(for: dtype.kind)!
             codec.quantize(src, into: dst, blockSize: dtype.blockSize, importance: importance)
             try checkScales(UnsafeRawBufferPointer(dst), dtype, layout: codec.layout)
+        }
+    }
+
+    /// Block types derive a block's scale from its values: one NaN or infinity would wreck it.
+    static func requireFinite(_ src: UnsafeBufferPointer<Float>, as dtype: DType) throws {
+        if src.count > 0, !allFinite(src), let bad = src.firstIndex(where: { !$0.isFinite }) {
+            throw LLMQError(.invalid, "element \(bad) is \(src[bad]); \(dtype) needs finite values")
         }
     }
 
@@ -64,7 +69,7 @@ public enum Quantize {
 
     /// A block whose scale or minimum exceeds fp16's ±65504 would decode to infinities: refuse it
     /// rather than write garbage.
-    private static func checkScales(_ bytes: UnsafeRawBufferPointer, _ dtype: DType, layout: BlockLayout) throws {
+    static func checkScales(_ bytes: UnsafeRawBufferPointer, _ dtype: DType, layout: BlockLayout) throws {
         let base = bytes.baseAddress!
         let fields = [layout.scaleOffset] + (layout.minOffset.map { [$0] } ?? [])
         for b in 0..<bytes.count / dtype.blockBytes {

@@ -12,16 +12,22 @@ public enum Calibration {
     public static func collect(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan, datasets: [String],
                                progress: (Int) -> Void = { _ in }) -> ImportanceMatrix {
         let statistics = ActivationStatistics()
+        observe(runner, tokens: tokens, plan: plan, with: statistics, progress: progress)
+        return statistics.importance(config: runner.transformer.config, datasets: datasets, chunkCount: plan.chunkCount,
+                                     chunkSize: plan.contextLength)
+    }
+
+    /// Runs every chunk of the plan with `observer` watching the matrix inputs.
+    static func observe(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan, with observer: some ActivationObserver,
+                        progress: (Int) -> Void) {
         let transformer = runner.transformer
-        transformer.activationObserver = statistics
+        transformer.activationObserver = observer
         defer { transformer.activationObserver = nil }
         for c in 0..<plan.chunkCount {
             let chunk = plan.chunk(c, of: tokens)
             for block in runner.blocks(plan) { runner.run(chunk, block) }
             progress(c + 1)
         }
-        return statistics.importance(config: transformer.config, datasets: datasets, chunkCount: plan.chunkCount,
-                                     chunkSize: plan.contextLength)
     }
 }
 
@@ -50,5 +56,34 @@ final class ActivationStatistics: ActivationObserver {
             for name in input.tensorNames(config) { entries[name] = entry }
         }
         return ImportanceMatrix(entries: entries, datasets: datasets, chunkCount: chunkCount, chunkSize: chunkSize)
+    }
+}
+
+extension Calibration {
+    /// The second moments of every matrix product's inputs over the text (for error-feedback
+    /// rounding), by tensor name; matrices that read the same input share one object.
+    public static func collectCovariances(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan, threads: Int,
+                                          progress: (Int) -> Void = { _ in }) -> [String: InputCovariance] {
+        let collector = CovarianceCollector(threads: threads)
+        observe(runner, tokens: tokens, plan: plan, with: collector, progress: progress)
+        var result: [String: InputCovariance] = [:]
+        for (input, covariance) in collector.covariances {
+            for name in input.tensorNames(runner.transformer.config) { result[name] = covariance }
+        }
+        return result
+    }
+}
+
+/// Σ x·xᵀ of each matrix input the forward pass shows it.
+final class CovarianceCollector: ActivationObserver {
+    private(set) var covariances: [MatmulInput: InputCovariance] = [:]
+    let threads: Int
+
+    init(threads: Int) { self.threads = threads }
+
+    func observe(_ input: MatmulInput, _ x: UnsafePointer<Float>, rows: Int, width: Int) {
+        let covariance = covariances[input] ?? InputCovariance(width: width)
+        covariances[input] = covariance
+        covariance.add(x, rows: rows, threads: threads)
     }
 }

@@ -18,7 +18,7 @@ struct QuantizeCommand: ParsableCommand {
 
     @OptionGroup var files: ConversionArguments
 
-    @Option(help: "Base type: q8_0, q4_0, q4_1 (or f16, bf16, f32); default from OUT's extension.")
+    @Option(help: "Base type: q8_0, q5_0, q4_0, q4_1 (or f16, bf16, f32); default from OUT's extension.")
     var type: String?
 
     @Option(help: "Group size (elements per block) of the base type: 32, 64, 128 or 256.")
@@ -37,12 +37,25 @@ struct QuantizeCommand: ParsableCommand {
                                valueName: "bits"))
     var targetBpw: Double?
 
+    @Option(help: ArgumentHelp("Types --target-bpw may move matrices up to, narrowest first.", valueName: "types"))
+    var targetTypes = BitAllocation.defaultLadder.map(\.description).joined(separator: ",")
+
     @Flag(help: "Search each block's scale (and minimum) for the least squared error instead of ggml's rounding (different bytes, smaller error).")
     var scaleSearch = false
 
     @Option(help: ArgumentHelp("Importance matrix from `llmq calibrate`: weight the scale search's error by each input channel's mean squared activation (implies --scale-search).",
                                valueName: "file"))
     var imatrix: String?
+
+    @Option(help: ArgumentHelp("Round with error feedback (GPTQ): run the model over this calibration text, collect each matrix input's second moments, and let every rounding error be absorbed by the columns not yet rounded (q8_0, q5_0 and q4_0 matrices).",
+                               valueName: "text"))
+    var gptq: String?
+
+    @Option(help: "Chunks of --gptq text to collect over…")
+    var gptqChunks = 8
+
+    @Option(help: "…of this many tokens.")
+    var gptqCtx = 512
 
     @Option(help: "Threads for quantizing (default: all cores).")
     var threads: Int?
@@ -52,6 +65,7 @@ struct QuantizeCommand: ParsableCommand {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if gptqChunks < 1 || gptqCtx < 4 { throw ValidationError("--gptq-chunks must be ≥ 1 and --gptq-ctx ≥ 4") }
         if targetBpw != nil && imatrix == nil { throw ValidationError("--target-bpw needs --imatrix (from llmq calibrate --sensitivity)") }
     }
 
@@ -65,7 +79,7 @@ struct QuantizeCommand: ParsableCommand {
 
     func run() throws {
         guard let typeName = type ?? Self.defaultType(for: files.output) else {
-            throw LLMQError(.usage, "name the type with --type (q8_0, q4_0, q4_1), or use a .q8 or .q4 output", file: files.output)
+            throw LLMQError(.usage, "name the type with --type (q8_0, q5_0, q4_0, q4_1), or use a .q8 or .q4 output", file: files.output)
         }
         let format = try ModelFile.outputFormat(for: files.output, explicit: nil)
         guard format != .llama2c else {
@@ -84,12 +98,23 @@ struct QuantizeCommand: ParsableCommand {
             guard !importance.sensitivities.isEmpty else {
                 throw LLMQError(.usage, "holds no sensitivities; --target-bpw needs llmq calibrate --sensitivity", file: imatrix)
             }
+            let search = recipe.scaleSearch
+            let ladder = try targetTypes.split(separator: ",").map { name in
+                guard let t = DType(name: String(name)), Quantize.canEncode(t) else {
+                    throw LLMQError(.usage, "--target-types: llmq cannot write '\(name)'")
+                }
+                return t
+            }
             (recipe, allocation) = try BitAllocation.recipe(for: source, base: recipe, sensitivity: importance.sensitivities,
-                                                            targetBPW: targetBpw)
+                                                            targetBPW: targetBpw, ladder: ladder) { tensor, types in
+                try RoundingError.estimate(source, tensor, types: types, columnWeights: try importance.columnWeights(for: tensor),
+                                           search: search)
+            }
         }
         let plan = try recipe.plan(for: source)
         let stats = QuantizationStats()
-        let view = try Quantizer.view(of: source, plan: plan, stats: stats, threads: threads, importance: importance)
+        let feedback = try gptq.map { try GPTQCalibration.factors(source, text: $0, contextLength: gptqCtx, chunks: gptqChunks, threads: threads) } ?? [:]
+        let view = try Quantizer.view(of: source, plan: plan, stats: stats, threads: threads, importance: importance, feedback: feedback)
         var parameters = ["type": recipe.base.description]
         if !tensorTypes.isEmpty { parameters["tensor_type"] = tensorTypes.joined(separator: " ") }
         if recipe.scaleSearch { parameters["scale_search"] = "true" }
@@ -97,6 +122,7 @@ struct QuantizeCommand: ParsableCommand {
         if let preset { parameters["preset"] = preset }
         if let targetBpw { parameters["target_bpw"] = String(targetBpw) }
         if let threads { parameters["threads"] = String(threads) }
+        if let gptq { parameters["gptq"] = "\(gptq), \(gptqChunks) chunks of \(gptqCtx) tokens" }
         let imatrix = self.imatrix
         let record = { @Sendable in ContainerMetadata.Quantization(plan: plan, stats: stats, imatrix: imatrix) }
         let seconds = try files.write(view, source: source, command: "quantize", parameters: parameters, format: format,
@@ -110,8 +136,7 @@ struct QuantizeCommand: ParsableCommand {
         } else {
             print(RecipeTable.render(quantization, tensors: written.tensors))
             if let targetBpw {
-                let upgraded = allocation.filter(\.upgraded).map(\.tensor)
-                print("target \(targetBpw) bits per weight: q8_0 for \(upgraded.count) of \(allocation.count) matrices (\(upgraded.joined(separator: ", ")))")
+                print(BitAllocationSummary.render(allocation, target: targetBpw))
             }
             print(summary.totalsLine)
         }
@@ -170,5 +195,16 @@ struct QuantizeSummary: Encodable {
         return "totals: \(Format.bytes(t.inputBytes)) → \(Format.bytes(t.outputBytes)) (\(Format.fixed(Double(t.outputBytes) / Double(max(t.inputBytes, 1)) * 100, 1))%), "
             + "\(Format.count(t.parameters)) parameters at \(Format.fixed(t.bitsPerWeight, 3)) bits per weight, "
             + "\(Format.fixed(t.seconds, 2)) s (\(Format.fixed(t.megabytesPerSecond, 0)) MB/s of input)"
+    }
+}
+
+/// The `--target-bpw` line: how many matrices each type took, and the divergence the model expects.
+enum BitAllocationSummary {
+    static func render(_ choices: [BitAllocation.Choice], target: Double) -> String {
+        let counts = Dictionary(grouping: choices, by: \.chosen).map { ($0.key, $0.value.count) }
+            .sorted { $0.0.bitsPerWeight > $1.0.bitsPerWeight }
+            .map { "\($0.0) ×\($0.1)" }.joined(separator: ", ")
+        let expected = choices.reduce(0) { $0 + $1.estimatedKLD }
+        return "target \(target) bits per weight: \(counts) of \(choices.count) matrices; expected KLD from the sensitivities \(String(format: "%.4f", expected))"
     }
 }

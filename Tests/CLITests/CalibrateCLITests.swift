@@ -60,4 +60,43 @@ struct CalibrateCLITests {
                                     "--target-bpw", "7.5")
         #expect(bad.status == 2 && bad.stderr.contains("no sensitivities"), "\(bad.stderr)")
     }
+
+    /// The split docs/verification.md uses: calibration text before line 1247, held-out text after.
+    static func splitText(_ dir: String) throws -> (calibration: String, heldOut: String) {
+        let lines = try String(contentsOfFile: Fixtures.tinyStories, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let paths = (dir + "/calibration.txt", dir + "/heldout.txt")
+        try lines[..<1246].joined(separator: "\n").write(toFile: paths.0, atomically: true, encoding: .utf8)
+        try lines[1246...].joined(separator: "\n").write(toFile: paths.1, atomically: true, encoding: .utf8)
+        return paths
+    }
+
+    @Test("quantize --gptq collects on calibration text and lowers the divergence on held-out text below the imatrix search's")
+    func gptq() throws {
+        let dir = try Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = try Self.splitText(dir)
+        let imatrix = dir + "/s.imatrix"
+        let c = try Fixtures.llmq("calibrate", Fixtures.stories260K, "-z", Fixtures.tok512, "--text", text.calibration,
+                                  "--ctx", "256", "--chunks", "8", "-o", imatrix)
+        try #require(c.status == 0, "\(c.stderr)")
+        var kld: [String: Double] = [:]
+        for (label, extra) in [("imatrix", ["--imatrix", imatrix]), ("gptq", ["--gptq", text.calibration, "--gptq-ctx", "256"])] {
+            let out = dir + "/\(label).q4"
+            let q = try Fixtures.llmq(["quantize", Fixtures.stories260K, out, "-z", Fixtures.tok512, "--json", "--preset", "pure"] + extra)
+            try #require(q.status == 0, "\(q.stderr)")
+            if label == "gptq" {
+                let inspect = try Fixtures.llmq("inspect", out)
+                #expect(inspect.stdout.contains("gptq=\(text.calibration), 8 chunks of 256 tokens"), "\(inspect.stdout)")
+            }
+            let v = try Fixtures.llmq("verify", Fixtures.stories260K, out, "-z", Fixtures.tok512, "--text", text.heldOut,
+                                      "--ctx", "256", "--chunks", "8", "--json")
+            try #require(v.status == 0, "\(v.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any])
+            kld[label] = (((json["comparison"] as? [String: Any])?["kld"] as? [String: Any])?["mean"] as? [String: Any])?["value"] as? Double
+        }
+        #expect(kld["gptq"]! < 0.9 * kld["imatrix"]!, "\(kld)")
+        let noText = try Fixtures.llmq("quantize", Fixtures.stories260K, dir + "/none.q4", "-z", Fixtures.tok512, "--gptq", dir + "/missing.txt")
+        #expect(noText.status != 0 && noText.stderr.contains("missing.txt"), "\(noText.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/none.q4"))
+    }
 }

@@ -79,6 +79,27 @@ struct VerifyCLITests {
         #expect(q4.status == 1 && q4.stderr.contains("mean KLD = "), "\(q4.stderr)")
     }
 
+    /// q5_0 with `--preset pure` (the classifier too), written as a container and as GGUF: both
+    /// check, run through the q5_0 kernel, and land between q4_0 and q8_0 in mean KL divergence.
+    @Test("q5_0 containers and GGUF files run, and their divergence sits between q4_0's and q8_0's")
+    func q5_0() throws {
+        let dir = try Fixtures.scratch()
+        var kld: [String: Double] = [:]
+        for (out, type) in [("m.q8", "q8_0"), ("m5.q4", "q5_0"), ("m5.gguf", "q5_0"), ("m.q4", "q4_0")] {
+            let q = try Fixtures.llmq("quantize", Fixtures.stories260K, dir + "/" + out, "--type", type, "--preset", "pure", "-z", Fixtures.tok512)
+            try #require(q.status == 0, "\(q.stderr)")
+            if !out.hasSuffix(".gguf") { #expect(try Fixtures.llmq("inspect", dir + "/" + out, "--check").status == 0) }
+            let v = try Fixtures.llmq(["verify", Fixtures.stories260K, dir + "/" + out, "-z", Fixtures.tok512, "--json"] + Self.text + Self.small)
+            try #require(v.status == 0, "\(v.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any])
+            let comparison = try #require(json["comparison"] as? [String: Any])
+            kld[out] = try #require(((comparison["kld"] as? [String: Any])?["mean"] as? [String: Any])?["value"] as? Double)
+        }
+        #expect(kld["m.q8"]! < kld["m5.q4"]! && kld["m5.q4"]! < kld["m.q4"]!, "\(kld)")
+        // The same bytes in either file: the same logits.
+        #expect(kld["m5.q4"] == kld["m5.gguf"], "\(kld)")
+    }
+
     @Test("a saved reference verifies later without the reference model, with the same figures")
     func savedReference() throws {
         let dir = try Fixtures.scratch()

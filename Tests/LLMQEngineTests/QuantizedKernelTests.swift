@@ -12,7 +12,7 @@ struct QuantizedKernelTests {
     /// Kernels add exact Int32 sub-block sums in fp32; allow fp32 rounding of the sum of |terms|.
     static let relativeTolerance = 1e-5
 
-    static let dtypes: [DType] = [DType.Kind.q8_0, .q4_0, .q4_1].flatMap { kind in
+    static let dtypes: [DType] = [DType.Kind.q8_0, .q4_0, .q4_1, .q5_0].flatMap { kind in
         [32, 64, 128, 256].map { DType(kind, blockSize: $0) }
     }
 
@@ -71,7 +71,7 @@ struct QuantizedKernelTests {
 
     /// 70 rows leave a tail after the 4-row tiles; 67 inputs cross the 64-input panel.
     @Test("batched kernels give each input exactly what a single call gives",
-          arguments: [(DType.q8_0, 9), (.q4_0, 9), (DType(.q4_1, blockSize: 128), 9), (.q4_1, 67)])
+          arguments: [(DType.q8_0, 9), (.q4_0, 9), (DType(.q4_1, blockSize: 128), 9), (.q4_1, 67), (.q5_0, 67), (DType(.q5_0, blockSize: 64), 9)])
     func batched(dtype: DType, inputs: Int) throws {
         let rows = 70, cols = 512
         let (weights, x) = try Self.problem(dtype, rows: rows, cols: cols, inputs: inputs, seed: 11)

@@ -7,7 +7,7 @@ import Testing
 /// writes): the same bytes for the same fp32 input, and the same fp32 values back.
 @Suite("Block codecs match gguf.quants byte for byte")
 struct GGUFReferenceTests {
-    static let allTypes = ["q8_0", "q4_0", "q4_1", "f16", "bf16"]
+    static let allTypes = ["q8_0", "q5_0", "q4_0", "q4_1", "f16", "bf16"]
 
     static func compare(_ values: [Float], group: Int = 32, types: [String], label: String) throws {
         let reference = try TestData.gguf(values, group: group, types: types)
@@ -36,14 +36,14 @@ struct GGUFReferenceTests {
         try Self.compare(TestData.hostile(blockSize: 32, blocks: 4000, seed: 7), types: Self.allTypes, label: "hostile")
     }
 
-    @Test("blocks of +0 and −0 only encode to gguf's q8_0 and q4_0 bytes")
+    @Test("blocks of +0 and −0 only encode to gguf's q8_0, q5_0 and q4_0 bytes")
     func signedZeros() throws {
-        try Self.compare(TestData.signedZeroBlocks(blockSize: 32, blocks: 512, seed: 3), types: ["q8_0", "q4_0"], label: "±0")
+        try Self.compare(TestData.signedZeroBlocks(blockSize: 32, blocks: 512, seed: 3), types: ["q8_0", "q5_0", "q4_0"], label: "±0")
     }
 
     @Test("groups of 64, 128 and 256 follow gguf's arithmetic at that width", arguments: [64, 128, 256])
     func wideGroups(group: Int) throws {
         let values = TestData.hostile(blockSize: group, blocks: 1000, seed: UInt64(group))
-        try Self.compare(values, group: group, types: ["q8_0", "q4_0", "q4_1"], label: "g\(group)")
+        try Self.compare(values, group: group, types: ["q8_0", "q5_0", "q4_0", "q4_1"], label: "g\(group)")
     }
 }

@@ -27,7 +27,7 @@ public struct MatVec {
             pool.parallelFor(w.rows, grain: grain) { range in
                 for r in range { y[r] = DotF32.dotF16(w.row(r), x, cols) }
             }
-        case .q8_0, .q4_0, .q4_1:
+        case .q8_0, .q4_0, .q4_1, .q5_0:
             quantized([w], x, count: 1, [y])
         default:
             preconditionFailure("no matvec kernel for \(w.dtype); the loader must expand it")
@@ -55,7 +55,7 @@ extension MatVec {
                     for t in 0..<count { y[t * rows + r] = DotF32.dotF16(row, x + t * cols, cols) }
                 }
             }
-        case .q8_0, .q4_0, .q4_1:
+        case .q8_0, .q4_0, .q4_1, .q5_0:
             quantized([w], x, count: count, [y])
         default:
             preconditionFailure("no batched kernel for \(w.dtype); the loader must expand it")

@@ -16,7 +16,7 @@ extension MatVec {
             return
         }
         switch dtype.kind {
-        case .q8_0, .q4_0, .q4_1:
+        case .q8_0, .q4_0, .q4_1, .q5_0:
             quantized(w, x, count: 1, y)
         case .f32, .f16:
             var rows = InlineArray<N, Int>(repeating: 0)

@@ -5,7 +5,7 @@ import LLMQCore
 /// rows are split across the pool.
 extension MatVec {
     static func hasQuantizedKernel(_ dtype: DType) -> Bool {
-        [.q8_0, .q4_0, .q4_1].contains(dtype.kind) && dtype.isValidBlockSize
+        [.q8_0, .q4_0, .q4_1, .q5_0].contains(dtype.kind) && dtype.isValidBlockSize
     }
 
     /// Y_i = X·W_iᵀ for `count` inputs and N matrices of one block dtype and width (X is
@@ -38,6 +38,7 @@ enum QuantizedKernels {
         case .q8_0: group(Q8_0Kernel.self)
         case .q4_0: group(Q4_0Kernel.self)
         case .q4_1: group(Q4_1Kernel.self)
+        case .q5_0: group(Q5_0Kernel.self)
         default: preconditionFailure("no kernel for \(dtype); the loader must expand it")
         }
     }

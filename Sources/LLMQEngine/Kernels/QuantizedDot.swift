@@ -83,6 +83,43 @@ enum Q4_1Kernel: BlockKernel {
     static func dot(_ w: __m256i, _ a: __m256i) -> __m256i { Nibbles.dot(w, a) }
 }
 
+enum Q5_0Kernel: BlockKernel {
+    static var layout: BlockLayout { Q5_0Codec.layout }
+    static var offset: WeightOffset { .scaled(-16) }
+
+    /// The low nibbles as q4_0's, with bit 4 of each code ORed in from the block's qh field (the
+    /// n/8 bytes before the nibbles). Codes 0…31: 2·31·127 still fits `vpmaddubsw`'s Int16.
+    @inline(__always)
+    static func weights(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i {
+        let low = Nibbles.codes(quants + Q5_0Codec.nibblesOffset(blockSize: 32 * k), subBlock: j, of: k)
+        return _mm256_or_si256(low, FifthBits.expand(quants.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self)))
+    }
+
+    @inline(__always)
+    static func dot(_ w: __m256i, _ a: __m256i) -> __m256i { Nibbles.dot(w, a) }
+}
+
+/// The 32 bits of a q5_0 sub-block's qh as 32 bytes, 0x10 where the bit is set.
+enum FifthBits {
+    /// Byte i of the result takes byte i/8 of the word (`vpshufb` works within 128-bit lanes, and
+    /// each lane holds the whole word), then tests bit i%8 of it.
+    @inline(__always)
+    static func expand(_ bits: UInt32) -> __m256i {
+        let spread = _mm256_shuffle_epi8(_mm256_set1_epi32(Int32(bitPattern: UInt32(littleEndian: bits))), byteOfBit)
+        let isSet = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bitOfByte), bitOfByte)
+        return _mm256_and_si256(isSet, _mm256_set1_epi8(0x10))
+    }
+
+    @inline(__always)
+    static var byteOfBit: __m256i {
+        unsafeBitCast(SIMD32<UInt8>(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                    2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3), to: __m256i.self)
+    }
+
+    @inline(__always)
+    static var bitOfByte: __m256i { _mm256_set1_epi64x(Int64(bitPattern: 0x8040_2010_0804_0201)) }
+}
+
 /// 4-bit quants: byte i of a block of n holds element i (low nibble) and element i + n/2 (high).
 enum Nibbles {
     /// The 32 codes (0…15) of sub-block j.

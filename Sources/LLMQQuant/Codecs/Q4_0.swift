@@ -11,7 +11,7 @@ import LLMQCore
 /// (`ScaleSearch.symmetric` over levels −8...7): same layout, different bytes.
 /// (ggml's C loop starts from max = +0, so a block of zeros whose first element is −0 gets d = −0
 /// there and +0 here and in gguf; both decode to zeros.)
-public struct Q4_0Codec: BlockCodec {
+public struct Q4_0Codec: SymmetricBlockCodec {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
@@ -29,9 +29,7 @@ public struct Q4_0Codec: BlockCodec {
         let layout = Self.layout, half = n / 2
         if let importance {
             layout.encodeSearching(src, importance, into: dst, blockSize: n) { x, w, levels, block in
-                Half.store(ScaleSearch.symmetric(x, w, n, lowest: -8, highest: 7, levels: levels), block, layout.scaleOffset)
-                let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
-                for j in 0..<half { q[j] = UInt8(levels[j] + 8) | UInt8(levels[j + half] + 8) << 4 }
+                store(scale: ScaleSearch.symmetric(x, w, n, lowest: -8, highest: 7, levels: levels), levels: levels, blockSize: n, into: block)
             }
             return
         }
@@ -47,6 +45,15 @@ public struct Q4_0Codec: BlockCodec {
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
             for j in 0..<half { q[j] = nibble(x[j] * id + 8.5) | nibble(x[j + half] * id + 8.5) << 4 }
         }
+    }
+
+    public var levels: (lowest: Int32, highest: Int32) { (-8, 7) }
+
+    public func store(scale d: Float, levels: UnsafePointer<Int32>, blockSize n: Int, into block: UnsafeMutableRawPointer) {
+        let layout = Self.layout, half = n / 2
+        Half.store(d, block, layout.scaleOffset)
+        let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<half { q[j] = UInt8(levels[j] + 8) | UInt8(levels[j + half] + 8) << 4 }
     }
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize n: Int) {

@@ -7,7 +7,7 @@ import LLMQCore
 /// q[i] = round-half-away-from-zero(x[i] · (1/d)), d stored as fp16. With `importance` the scale is
 /// searched instead (`ScaleSearch.symmetric` over levels −127...127). Weights must be finite
 /// (`Quantize.elements` checks); values that are not give defined quants (`quant8`).
-public struct Q8_0Codec: BlockCodec {
+public struct Q8_0Codec: SymmetricBlockCodec {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
@@ -25,9 +25,7 @@ public struct Q8_0Codec: BlockCodec {
         let layout = Self.layout
         if let importance {
             layout.encodeSearching(src, importance, into: dst, blockSize: n) { x, w, levels, block in
-                Half.store(ScaleSearch.symmetric(x, w, n, lowest: -127, highest: 127, levels: levels), block, layout.scaleOffset)
-                let q = (block + layout.quantsOffset).assumingMemoryBound(to: Int8.self)
-                for i in 0..<n { q[i] = Int8(levels[i]) }
+                store(scale: ScaleSearch.symmetric(x, w, n, lowest: -127, highest: 127, levels: levels), levels: levels, blockSize: n, into: block)
             }
             return
         }
@@ -38,6 +36,14 @@ public struct Q8_0Codec: BlockCodec {
             let q = (block + layout.quantsOffset).assumingMemoryBound(to: Int8.self)
             for i in 0..<n { q[i] = quant8(x[i] * id) }
         }
+    }
+
+    public var levels: (lowest: Int32, highest: Int32) { (-127, 127) }
+
+    public func store(scale d: Float, levels: UnsafePointer<Int32>, blockSize n: Int, into block: UnsafeMutableRawPointer) {
+        Half.store(d, block, Self.layout.scaleOffset)
+        let q = (block + Self.layout.quantsOffset).assumingMemoryBound(to: Int8.self)
+        for i in 0..<n { q[i] = Int8(levels[i]) }
     }
 
     public func dequantize(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blockSize n: Int) {

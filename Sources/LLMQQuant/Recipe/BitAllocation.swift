@@ -1,11 +1,12 @@
 import LLMQCore
 
 /// Mixed precision under a bit budget (`llmq quantize --target-bpw`): every matrix starts at the
-/// recipe's base type (the classifier too), then matrices move to a wider type in order of
-/// measured sensitivity per extra bit, as long as the whole model (norms and fallbacks included)
-/// stays within the budget. A matrix's sensitivity is its share of the mean KL divergence its
-/// measurement unit causes when that unit alone is quantized with `measurementRecipe()`
-/// (`llmq calibrate --sensitivity`); the wider type's own error is taken as negligible beside it.
+/// recipe's base type (the classifier too), then matrices climb a ladder of wider types (q5_0,
+/// q8_0) where that removes the most expected divergence per extra bit, as long as the whole
+/// model (norms and fallbacks included) stays within the budget. A matrix's sensitivity is its
+/// share of the mean KL divergence its measurement unit causes when that unit alone is quantized
+/// with `measurementRecipe()` (`llmq calibrate --sensitivity`); at other types it is scaled by the
+/// matrix's own rounding error there.
 public enum BitAllocation {
     /// How finely `llmq calibrate --sensitivity` measures: one forward pass per unit.
     public enum Granularity: String, CaseIterable, Sendable {
@@ -49,20 +50,39 @@ public enum BitAllocation {
         anyOf([CanonicalName.tokenEmbedding, CanonicalName.output], type)
     }
 
-    /// One tensor's decision.
+    /// One matrix's decision.
     public struct Choice: Sendable, Equatable {
         public var tensor: String
+        /// Its measured share of the KL divergence at the measurement type.
         public var sensitivity: Double
-        /// Bits the wider type adds.
+        /// What the recipe alone would give it, and what the budget gave it.
+        public var base: DType
+        public var chosen: DType
+        /// Bits `chosen` adds over `base`.
         public var extraBits: Int
-        public var upgraded: Bool
+        /// The sensitivity scaled by the chosen type's error: its expected share of the KL divergence.
+        public var estimatedKLD: Double
+        /// The next wider rung it did not get and the bits that would have added (nil at the top).
+        public var nextExtraBits: Int?
+
+        public var upgraded: Bool { chosen != base }
     }
 
-    /// The recipe `base` plus rules that give `upgrade` to the matrices with the highest
-    /// sensitivity per extra bit, as many as fit in `targetBPW` bits per weight over all tensors.
-    /// `sensitivity` is by tensor name; tensors matched by one of `base`'s rules keep that rule.
+    /// The rungs `--target-bpw` climbs by default: one bit more than q4_0, then eight-bit.
+    public static let defaultLadder: [DType] = [.q5_0, .q8_0]
+
+    /// The recipe `base` plus one rule per matrix that a bit budget moves up `ladder`.
+    ///
+    /// A matrix's share of the KL divergence at type T is taken as its measured sensitivity times
+    /// (its importance-weighted rounding error at T) / (that error at the measurement type) —
+    /// divergence grows with the power of the perturbation, matrix by matrix, to first order.
+    /// `errors` estimates those errors (`RoundingError.estimate`). Starting from the base plan,
+    /// the step with the most divergence removed per extra bit (to any higher rung of any
+    /// matrix) is taken while the whole model, norms and fallbacks included, stays within
+    /// `targetBPW`. Tensors one of `base`'s rules names keep that rule.
     public static func recipe(for model: Model, base: QuantizationRecipe, sensitivity: [String: Double], targetBPW: Double,
-                              upgrade: DType = .q8_0) throws -> (recipe: QuantizationRecipe, choices: [Choice]) {
+                              ladder: [DType] = defaultLadder,
+                              errors: (Tensor, [DType]) throws -> [Double]) throws -> (recipe: QuantizationRecipe, choices: [Choice]) {
         let floorRule = classifierRule(base.base)
         let floor = try QuantizationRecipe(base: base.base, rules: base.rules + [floorRule], scaleSearch: base.scaleSearch)
         let plan = try floor.plan(for: model)
@@ -72,28 +92,62 @@ public enum BitAllocation {
             throw LLMQError(.usage, "the smallest plan (\(base.base) everywhere) already takes \(plan.bitsPerWeight) bits per weight, over the target \(targetBPW)")
         }
         let ruled = try base.rules.map { try Regex($0.pattern) }
+        let measured = try measurementRecipe().base
+        var rungs: [[Rung]] = []
         var choices: [Choice] = []
         for e in plan.entries where unit(of: e.name) != nil && e.shape.count == 2 && !ruled.contains(where: { e.name.contains($0) }) {
             guard let s = sensitivity[e.name] else {
                 throw LLMQError(.usage, "no sensitivity was measured for \(e.name); run llmq calibrate --sensitivity on this model")
             }
-            let wider = e.shape[1] % upgrade.blockSize == 0 ? upgrade : QuantizationRecipe.fallback(upgrade, cols: e.shape[1], source: e.sourceDType).0
-            let extra = 8 * ((wider.byteCount(shape: e.shape) ?? 0) - (e.dtype.byteCount(shape: e.shape) ?? 0))
-            choices.append(Choice(tensor: e.name, sensitivity: s, extraBits: extra, upgraded: false))
+            guard let tensor = model[e.name] else { continue }
+            let fit = { (t: DType) in t.isBlockQuantized && e.shape[1] % t.blockSize != 0 ? QuantizationRecipe.fallback(t, cols: e.shape[1], source: e.sourceDType).0 : t }
+            let bits = { (t: DType) in 8 * (t.byteCount(shape: e.shape) ?? 0) }
+            let types = [fit(measured), e.dtype] + ladder.map(fit).filter { bits($0) > bits(e.dtype) }
+            let error = try errors(tensor, types)
+            let scale = error[0] > 0 ? s / error[0] : 0
+            var options = [Rung(dtype: e.dtype, bits: bits(e.dtype), kld: scale * error[1])]
+            for (t, err) in zip(types.dropFirst(2), error.dropFirst(2)) where !options.contains(where: { $0.dtype == t }) {
+                options.append(Rung(dtype: t, bits: bits(t), kld: scale * err))
+            }
+            options.sort { $0.bits < $1.bits }
+            rungs.append(options)
+            choices.append(Choice(tensor: e.name, sensitivity: s, base: e.dtype, chosen: e.dtype, extraBits: 0,
+                                  estimatedKLD: options[0].kld, nextExtraBits: nil))
         }
-        // Most sensitivity per extra bit first; ties by name, so the result does not depend on hashing.
-        choices.sort { a, b in
-            let x = a.sensitivity / Double(max(a.extraBits, 1)), y = b.sensitivity / Double(max(b.extraBits, 1))
-            return x != y ? x > y : a.tensor < b.tensor
+        var at = [Int](repeating: 0, count: choices.count)
+        while true {
+            var best: (ratio: Double, i: Int, rung: Int)?
+            for i in choices.indices {
+                let now = rungs[i][at[i]]
+                for r in (at[i] + 1)..<max(at[i] + 1, rungs[i].count) {
+                    let extra = Double(rungs[i][r].bits - now.bits), gain = now.kld - rungs[i][r].kld
+                    guard extra > 0, gain > 0, spent + extra <= budget else { continue }
+                    // Ties go to the earlier matrix in model order, so the result does not depend on hashing.
+                    if best == nil || gain / extra > best!.ratio { best = (gain / extra, i, r) }
+                }
+            }
+            guard let step = best else { break }
+            spent += Double(rungs[step.i][step.rung].bits - rungs[step.i][at[step.i]].bits)
+            at[step.i] = step.rung
         }
-        for i in choices.indices where choices[i].extraBits > 0 && spent + Double(choices[i].extraBits) <= budget {
-            spent += Double(choices[i].extraBits)
-            choices[i].upgraded = true
+        for i in choices.indices {
+            let rung = rungs[i][at[i]]
+            choices[i].chosen = rung.dtype
+            choices[i].extraBits = rung.bits - rungs[i][0].bits
+            choices[i].estimatedKLD = rung.kld
+            choices[i].nextExtraBits = at[i] + 1 < rungs[i].count ? rungs[i][at[i] + 1].bits - rung.bits : nil
         }
         // One rule per matrix, so each tensor's recorded reason names just itself.
-        let upgrades = choices.filter(\.upgraded).map(\.tensor).sorted().map { anyOf([$0], upgrade) }
+        let upgrades = choices.filter(\.upgraded).sorted { $0.tensor < $1.tensor }.map { anyOf([$0.tensor], $0.chosen) }
         let rules = base.rules + upgrades + [floorRule]
         return (try QuantizationRecipe(base: base.base, rules: rules, scaleSearch: base.scaleSearch), choices)
+    }
+
+    /// One type a matrix can take: its size and the divergence it is expected to cause.
+    private struct Rung {
+        var dtype: DType
+        var bits: Int
+        var kld: Double
     }
 
     /// A rule naming exactly these tensors.

@@ -54,7 +54,7 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
 
     public init(base: DType, rules: [Rule] = [], scaleSearch: Bool = false) throws {
         guard Quantize.canEncode(base) else {
-            throw LLMQError(.usage, "llmq cannot quantize to \(base) (types: f32, f16, bf16, q8_0, q4_0, q4_1; groups 32, 64, 128, 256)")
+            throw LLMQError(.usage, "llmq cannot quantize to \(base) (types: f32, f16, bf16, q8_0, q5_0, q4_0, q4_1; groups 32, 64, 128, 256)")
         }
         for rule in rules { try rule.validate() }
         self.base = base

@@ -11,8 +11,11 @@ public enum Quantizer {
     /// the source goes to `stats`; the rest are `source`'s own tensors, passed through unread.
     /// When the recipe searches scales, `importance` (if given) weights each matrix's error by
     /// its input columns' mean squared activation; matrices it does not cover weigh every element alike.
+    /// Matrices `feedback` names (by tensor) are rounded with error feedback when their type is
+    /// symmetric (q8_0, q5_0, q4_0): GPTQ over their calibration inputs' second moments.
     public static func view(of source: Model, plan: QuantizationPlan, stats: QuantizationStats? = nil,
-                            threads: Int? = nil, importance: ImportanceMatrix? = nil) throws -> Model {
+                            threads: Int? = nil, importance: ImportanceMatrix? = nil,
+                            feedback: [String: ErrorFeedback] = [:]) throws -> Model {
         try check(plan, against: source)
         if importance != nil, !plan.recipe.scaleSearch {
             throw LLMQError(.usage, "an importance matrix weights the scale search; the recipe does not search scales")
@@ -28,7 +31,7 @@ public enum Quantizer {
                 // The source's decoded copy (if it had to decode) is dropped once encoded.
                 defer { source.release(tensor) }
                 let weights = search ? try importance?.columnWeights(for: tensor) ?? [Float](repeating: 1, count: tensor.cols) : nil
-                let (bytes, error) = try encoder.encode(source, tensor, as: target, columnWeights: weights)
+                let (bytes, error) = try encoder.encode(source, tensor, as: target, columnWeights: weights, feedback: feedback[tensor.name])
                 stats?.record(error)
                 return bytes
             }

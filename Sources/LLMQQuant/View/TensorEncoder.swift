@@ -10,13 +10,15 @@ struct TensorEncoder {
     static let chunkElements = 1 << 16
 
     /// `columnWeights` (one per column), when given, asks for the scale search weighted by them.
-    func encode(_ source: Model, _ tensor: Tensor, as dtype: DType,
-                columnWeights: [Float]? = nil) throws -> (bytes: [UInt8], error: TensorError) {
+    /// `feedback`, when given and `dtype` is a symmetric block type, rounds with error feedback
+    /// (GPTQ) instead.
+    func encode(_ source: Model, _ tensor: Tensor, as dtype: DType, columnWeights: [Float]? = nil,
+                feedback: ErrorFeedback? = nil) throws -> (bytes: [UInt8], error: TensorError) {
         guard let outputBytes = dtype.byteCount(shape: tensor.shape) else {
             throw LLMQError(.invalid, "rows of \(tensor.cols) are not a whole number of \(dtype) blocks", tensor: tensor.name)
         }
         let job = Job(input: try source.data(tensor), inputDType: tensor.dtype, dtype: dtype, rows: tensor.rows, cols: tensor.cols,
-                      columnWeights: columnWeights)
+                      columnWeights: columnWeights, feedback: feedback)
         var output = [UInt8](repeating: 0, count: outputBytes)
         let sums = Locked(ErrorSums())
         let failure = Locked<LLMQError?>(nil)
@@ -24,7 +26,7 @@ struct TensorEncoder {
             let out = UncheckedBuffer(out)
             let parts = max(1, min(threads, job.chunks))
             DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * job.rowsPerChunk * job.cols)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * job.rowsPerChunk * job.cols)
                 defer { scratch.deallocate() }
                 var local = ErrorSums()
                 // Part p takes chunks p, p + parts, …: neighbouring threads work on neighbouring rows.
@@ -59,8 +61,11 @@ private struct Job: @unchecked Sendable {
     /// The column weights repeated for a chunk's rows (every chunk starts at a row), or nil for
     /// the reference rounding.
     let importance: [Float]?
+    /// The error-feedback rounding and the codec it drives, when asked for and the type allows it.
+    let feedback: (ErrorFeedback, any SymmetricBlockCodec)?
 
-    init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int, columnWeights: [Float]?) {
+    init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int, columnWeights: [Float]?,
+         feedback: ErrorFeedback?) {
         self.input = input
         self.inputDType = inputDType
         self.dtype = dtype
@@ -72,9 +77,14 @@ private struct Job: @unchecked Sendable {
         floats = inputDType == .f32 && aligned ? input.baseAddress!.assumingMemoryBound(to: Float.self) : nil
         let chunkRows = min(rowsPerChunk, rows)
         importance = columnWeights.map { w in (0..<chunkRows).flatMap { _ in w } }
+        if let feedback, feedback.width == cols, let codec = BlockCodecs.codec(for: dtype.kind) as? any SymmetricBlockCodec {
+            self.feedback = (feedback, codec)
+        } else {
+            self.feedback = nil
+        }
     }
 
-    /// Encodes rows of `chunk` into their place in `output`; `scratch` holds two chunks of floats.
+    /// Encodes rows of `chunk` into their place in `output`; `scratch` holds three chunks of floats.
     func run(_ chunk: Int, into output: UnsafeMutableRawBufferPointer, scratch: UnsafeMutablePointer<Float>,
              sums: inout ErrorSums) throws {
         let first = chunk * rowsPerChunk, last = min(rows, first + rowsPerChunk)
@@ -89,6 +99,22 @@ private struct Job: @unchecked Sendable {
             values = UnsafePointer(scratch)
         }
         let restored = scratch + elements.count
+        if let (feedback, codec) = feedback {
+            try Quantize.requireFinite(UnsafeBufferPointer(start: values, count: elements.count), as: dtype)
+            let working = restored + elements.count
+            working.update(from: values, count: elements.count)
+            feedback.quantize(working, rows: last - first, codec: codec, blockSize: dtype.blockSize, into: encoded.baseAddress!)
+            try Quantize.checkScales(UnsafeRawBufferPointer(encoded), dtype, layout: codec.layout)
+        } else {
+            try encode(values, count: elements.count, into: encoded, first: elements.lowerBound)
+        }
+        try Dequantize.elements(dtype, from: UnsafeRawBufferPointer(encoded), range: 0..<elements.count, into: restored)
+        sums.add(values, restored, elements.count)
+    }
+
+    /// The codec's own rounding (searched when there are importance weights).
+    private func encode(_ values: UnsafePointer<Float>, count: Int, into encoded: UnsafeMutableRawBufferPointer, first: Int) throws {
+        let elements = first..<first + count
         do {
             try importance.withOptionalBuffer(count: elements.count) { weights in
                 try Quantize.elements(UnsafeBufferPointer(start: values, count: elements.count), as: dtype, into: encoded,
@@ -98,8 +124,6 @@ private struct Job: @unchecked Sendable {
             // Quantize counts elements from the chunk's start; say where they are in the tensor.
             throw LLMQError(e.kind, e.message + " (counting from element \(elements.lowerBound) of the tensor)")
         }
-        try Dequantize.elements(dtype, from: UnsafeRawBufferPointer(encoded), range: 0..<elements.count, into: restored)
-        sums.add(values, restored, elements.count)
     }
 }
 
