@@ -159,6 +159,23 @@ public final class AtomicFileWriter {
             }
             done += n
         }
+        written += bytes.count
+        startWriteback()
+    }
+
+    /// Bytes handed to the kernel, and how many of them it has been asked to write back.
+    private var written = 0
+    private var writebackRequested = 0
+    static let writebackStep = 8 << 20
+
+    /// Asks the kernel to start writing back what was written so far, every `writebackStep` bytes,
+    /// so that the disk works while the rest is encoded and `commit()`'s fsync finds little left
+    /// (a 90 MB file otherwise waits ~0.2 s in fsync). Linux's POSIX_FADV_DONTNEED starts
+    /// asynchronous writeback of the range's dirty pages; the writer never reads them back.
+    private func startWriteback() {
+        guard written - writebackRequested >= Self.writebackStep else { return }
+        _ = posix_fadvise(fd, off_t(writebackRequested), off_t(written - writebackRequested), POSIX_FADV_DONTNEED)
+        writebackRequested = written
     }
 
     /// True when both paths name the same existing file (hard links and symlinks included).
