@@ -19,10 +19,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CPrefetch"),
         .target(name: "LLMQCore", swiftSettings: fastMath),
         .target(name: "LLMQQuant", dependencies: ["LLMQCore"], swiftSettings: kernels),
         .target(name: "LLMQFormats", dependencies: ["LLMQCore", "LLMQQuant", "CZstd"], swiftSettings: fastMath),
-        .target(name: "LLMQEngine", dependencies: ["LLMQCore", "LLMQQuant"], swiftSettings: kernels),
+        .target(name: "LLMQEngine", dependencies: ["LLMQCore", "LLMQQuant", "CPrefetch"], swiftSettings: kernels),
         .target(name: "LLMQVerify", dependencies: ["LLMQCore", "LLMQEngine", "LLMQQuant"], swiftSettings: fastMath),
         .target(name: "LLMQBench", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine"], swiftSettings: fastMath),
         .executableTarget(

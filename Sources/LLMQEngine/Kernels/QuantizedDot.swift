@@ -22,6 +22,13 @@ protocol BlockKernel {
     static func dot(_ w: __m256i, _ a: __m256i) -> __m256i
     /// What the codes are offset by, as a multiple of the activations' sums.
     static var offset: WeightOffset { get }
+    /// Rows a matrix–vector product takes at once, 1 or 2 (see `QuantizedProduct.decode`).
+    static var decodeRows: Int { get }
+}
+
+extension BlockKernel {
+    /// The 4- and 5-bit types do twice q8_0's work per byte: two rows, two chains of FMAs.
+    static var decodeRows: Int { 2 }
 }
 
 /// The term a sub-block adds besides d_w·d_a·Σq·a: (its weights' offset) · d_a·Σa.
@@ -44,6 +51,8 @@ enum Group256: GroupSize { static var subBlocks: Int { 8 } }
 enum Q8_0Kernel: BlockKernel {
     static var layout: BlockLayout { Q8_0Codec.layout }
     static var offset: WeightOffset { .none }
+    /// One row streams fastest; q8_0's few operations per byte keep up with it.
+    static var decodeRows: Int { 1 }
 
     @inline(__always)
     static func weights(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i {

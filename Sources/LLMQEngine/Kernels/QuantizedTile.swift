@@ -1,4 +1,5 @@
 import _Builtin_intrinsics.intel
+import CPrefetch
 import LLMQCore
 
 /// Dot products of R block-quantized weight rows with T quantized inputs at once: each row's
@@ -16,17 +17,20 @@ enum QuantizedTile<let R: Int, let T: Int> {
     typealias Accumulators = InlineArray<R, InlineArray<T, __m256>>
 
     /// y[t·ldy + r] = w_r · x_t for the R rows starting at `w` (`rowBytes` apart) and the T inputs
-    /// of `x` starting at `first`.
+    /// of `x` starting at `first`. With `prefetchRows` > 0, each chunk also asks for the bytes it
+    /// reads that many rows further on.
     @inline(never)
     static func multiply<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: UnsafeRawPointer, rowBytes: Int,
                                                       _ x: QuantizedActivations, first: Int,
-                                                      _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+                                                      _ y: UnsafeMutablePointer<Float>, ldy: Int, prefetchRows: Int = 0) {
         let k = G.subBlocks, blockBytes = K.layout.blockBytes(32 * k)
         let subBlocks = x.blocksPerVector
         var acc = Accumulators(repeating: InlineArray(repeating: _mm256_setzero_ps()))
         var s = 0
         while s + 8 <= subBlocks {
-            chunk(K.self, G.self, w + s / k * blockBytes, rowBytes, x, first, s, count: 8, &acc)
+            let at = w + s / k * blockBytes
+            if prefetchRows > 0 { prefetch(at + prefetchRows * rowBytes, rowBytes, bytes: 8 / k * blockBytes) }
+            chunk(K.self, G.self, at, rowBytes, x, first, s, count: 8, &acc)
             s += 8
         }
         if s < subBlocks { chunk(K.self, G.self, w + s / k * blockBytes, rowBytes, x, first, s, count: subBlocks - s, &acc) }
@@ -69,6 +73,19 @@ enum QuantizedTile<let R: Int, let T: Int> {
                     let products = _mm256_cvtepi32_ps(K.dot(weights[r], a))
                     acc[r][t] = _mm256_fmadd_ps(broadcast(scales[r][t], j), products, acc[r][t])
                 }
+            }
+        }
+    }
+
+    /// Asks for `bytes` at `at` in each of R rows; prefetch never faults, so rows past the
+    /// matrix cost nothing.
+    @inline(__always)
+    private static func prefetch(_ at: UnsafeRawPointer, _ rowBytes: Int, bytes: Int) {
+        for r in 0..<R {
+            var offset = 0
+            while offset < bytes {
+                llmq_prefetch(at + r * rowBytes + offset)
+                offset += 64
             }
         }
     }
