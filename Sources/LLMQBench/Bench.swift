@@ -39,7 +39,8 @@ public struct BenchRow: Sendable, Encodable {
     /// Bytes of weights (and cache) streamed per second, where the work streams memory.
     public var gigabytesPerSecond: Rate?
     public var gigaflopsPerSecond: Rate?
-    /// Median GB/s over the probe's median bandwidth with as many threads.
+    /// Median GB/s over the probe's best run with as many threads (on a shared host the memory
+    /// system's speed varies from run to run; the fastest run is the nearest to what it can do).
     public var bandwidthFraction: Double?
     public var peakRSSMiB: Double?
     /// The bench process's own RSS when it started the measured child: a peak this low may be its.
@@ -76,7 +77,7 @@ public enum Bench {
         /// A row whose figure is items per second (tokens, MB), or the work's GB/s or GFLOP/s.
         func row(_ section: String, _ name: String, _ t: Throughput, figure: Figure) -> BenchRow {
             let gb = t.bytesPerSecond?.scaled(by: 1e-9), gflops = t.flopsPerSecond?.scaled(by: 1e-9)
-            let fraction = gb.flatMap { g in bandwidth[o.threads].map { g.median / ($0.median * 1e-9) } }
+            let fraction = gb.flatMap { g in bandwidth[o.threads].map { g.median / ($0.max * 1e-9) } }
             let rate: Rate
             switch figure {
             case .items: rate = t.rate

@@ -107,8 +107,8 @@ struct BenchCommand: ParsableCommand {
         ]
         if !r.bandwidth.isEmpty {
             let probe = r.bandwidth.sorted { Int($0.key)! < Int($1.key)! }
-                .map { "\($0.key) thread\($0.key == "1" ? "" : "s") \(Format.fixed($0.value.median, 1)) GB/s" }
-            lines.append("memory read bandwidth (streaming, \(r.threads) threads is the limit below): " + probe.joined(separator: ", "))
+                .map { "\($0.key) thread\($0.key == "1" ? "" : "s") \(Format.fixed($0.value.max, 1)) GB/s (median \(Format.fixed($0.value.median, 1)))" }
+            lines.append("memory read bandwidth (streaming, best run; \(r.threads) threads is the limit below): " + probe.joined(separator: ", "))
         }
         var table = TextTable(header: ["work", "median", "min–max", "unit", "GB/s", "of bandwidth", "GFLOP/s", "peak RSS"],
                               rightAligned: [1, 2, 4, 5, 6, 7])

@@ -15,12 +15,12 @@ enum BlockAttention {
     ///   - out: the outputs, laid out like the queries.
     static func attend(_ cache: KVCacheLayer, kvHead: Int, queries: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                        stride: Int, firstPos: Int, count: Int, scratch: UnsafeMutablePointer<Float>) {
-        let headDim = cache.headDim, kvDim = cache.kvDim
+        let headDim = cache.headDim
         let keyCount = firstPos + count
         let scores = UnsafeMutableRawPointer(scratch)                       // (key, lane)
         let transposed = UnsafeMutableRawPointer(scratch + 8 * keyCount)    // (d, lane)
-        let keys = UnsafeRawPointer(cache.keys + kvHead * headDim)
-        let values = UnsafeRawPointer(cache.values + kvHead * headDim)
+        let keys = UnsafeRawPointer(cache.keys(of: kvHead))
+        let values = UnsafeRawPointer(cache.values(of: kvHead))
 
         // Qᵀ, pre-scaled by 1/√head_dim; lanes past `count` stay zero.
         for d in 0..<headDim {
@@ -30,7 +30,7 @@ enum BlockAttention {
         }
         var maxScore = V(repeating: -.infinity)
         for t in 0..<keyCount {
-            let key = keys + 4 * t * kvDim
+            let key = keys + 4 * t * headDim
             var s = V()
             for d in 0..<headDim {
                 s.addProduct(transposed.load(fromByteOffset: 32 * d, as: V.self), V(repeating: key.load(fromByteOffset: 4 * d, as: Float.self)))
@@ -51,7 +51,7 @@ enum BlockAttention {
         while c < headDim {
             var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
             for t in 0..<keyCount {
-                let v = values.loadUnaligned(fromByteOffset: 4 * (t * kvDim + c), as: V.self)
+                let v = values.loadUnaligned(fromByteOffset: 4 * (t * headDim + c), as: V.self)
                 let p = scores.load(fromByteOffset: 32 * t, as: V.self)
                 a0.addProduct(V(repeating: p[0]), v); a1.addProduct(V(repeating: p[1]), v)
                 a2.addProduct(V(repeating: p[2]), v); a3.addProduct(V(repeating: p[3]), v)

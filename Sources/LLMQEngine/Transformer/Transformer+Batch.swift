@@ -18,7 +18,7 @@ extension Transformer {
         let c = config, w = weights, b = batch, pool = matvec.pool
         let dim = c.dim, kvDim = c.kvDim, hidden = c.hiddenDim, qDim = c.headCount * c.headDim
         b.reserve(rows: n)
-        let x = b.x, xb = b.xb, xb2 = b.xb2, hb = b.hb, hb2 = b.hb2, q = b.q
+        let x = b.x, xb = b.xb, xb2 = b.xb2, hb = b.hb, hb2 = b.hb2, q = b.q, k = b.k, v = b.v
         for (i, token) in tokens.enumerated() {
             precondition(token >= 0 && token < c.vocabSize, "token \(token) is outside the vocabulary")
             w.embed(token, into: x + i * dim)
@@ -32,9 +32,6 @@ extension Transformer {
         for (l, layer) in w.layers.enumerated() {
             eachRow(grain: normGrain) { i in Ops.rmsnorm(xb + i * dim, x + i * dim, layer.attnNorm, dim, eps: c.normEpsilon) }
             activationObserver?.observe(.attention(layer: l), xb, rows: n, width: dim)
-            // The block's keys and values are consecutive cache rows, so the products write them in place.
-            let cacheRows = (l * contextLength + startPos) * kvDim
-            let k = state.keyCache + cacheRows, v = state.valueCache + cacheRows
             matvec.batched(layer.wq, xb, count: n, q)
             matvec.batched(layer.wk, xb, count: n, k)
             matvec.batched(layer.wv, xb, count: n, v)
@@ -42,6 +39,7 @@ extension Transformer {
                 rope.apply(q + i * qDim, heads: c.headCount, position: startPos + i)
                 rope.apply(k + i * kvDim, heads: c.kvHeadCount, position: startPos + i)
             }
+            KVCacheLayer(transformer: self, layer: l).store(keys: k, values: v, from: startPos, count: n)
 
             batchedAttention(layer: l, startPos: startPos, count: n, out: xb)
             activationObserver?.observe(.attentionOutput(layer: l), xb, rows: n, width: qDim)
@@ -112,6 +110,7 @@ final class BatchState {
     private(set) var capacity = 0
     private var storage: UnsafeMutablePointer<Float>
     private(set) var x, xb, xb2, q: UnsafeMutablePointer<Float>   // (row, dim)
+    private(set) var k, v: UnsafeMutablePointer<Float>            // (row, kv_dim)
     private(set) var hb, hb2: UnsafeMutablePointer<Float>         // (row, hidden)
     private(set) var logits: UnsafeMutablePointer<Float>          // (row, vocab)
 
@@ -122,7 +121,7 @@ final class BatchState {
         scratchPerTask = BlockAttention.scratchFloats(contextLength: contextLength, headDim: config.headDim)
         scratch = .allocate(capacity: scratchRows * scratchPerTask)
         storage = .allocate(capacity: 1)
-        (x, xb, xb2, q, hb, hb2, logits) = (storage, storage, storage, storage, storage, storage, storage)
+        (x, xb, xb2, q, k, v, hb, hb2, logits) = (storage, storage, storage, storage, storage, storage, storage, storage, storage)
     }
 
     deinit {
@@ -135,14 +134,16 @@ final class BatchState {
         guard rows > capacity else { return }
         let c = config
         // headCount·headDim equals dim (validated), so Q and the attention output fit dim-wide rows.
-        let perRow = 4 * c.dim + 2 * c.hiddenDim + c.vocabSize
+        let perRow = 4 * c.dim + 2 * c.kvDim + 2 * c.hiddenDim + c.vocabSize
         storage.deallocate()
         storage = .allocate(capacity: rows * perRow)
         x = storage
         xb = x + rows * c.dim
         xb2 = xb + rows * c.dim
         q = xb2 + rows * c.dim
-        hb = q + rows * c.dim
+        k = q + rows * c.dim
+        v = k + rows * c.kvDim
+        hb = v + rows * c.kvDim
         hb2 = hb + rows * c.hiddenDim
         logits = hb2 + rows * c.hiddenDim
         capacity = rows
