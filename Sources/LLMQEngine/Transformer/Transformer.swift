@@ -127,6 +127,49 @@ struct KVCacheLayer {
         }
     }
 
+    /// In-place softmax over the `n` scores, eight at a time with `BlockAttention.exp` (as the
+    /// batched path computes them): libm's scalar expf was a third of decoding's attention time at
+    /// long context. The last partial vector is padded with −∞, whose exponential is 0.
+    @inline(__always)
+    static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        typealias V = SIMD8<Float>
+        let raw = UnsafeMutableRawPointer(x), whole = n & ~7
+        func tail() -> V {
+            var v = V(repeating: -.infinity)
+            for j in 0..<(n - whole) { v[j] = x[whole + j] }
+            return v
+        }
+        var maxima = V(repeating: -.infinity)
+        var i = 0
+        while i < whole {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
+            maxima.replace(with: v, where: v .> maxima)
+            i += 8
+        }
+        if whole < n { let v = tail(); maxima.replace(with: v, where: v .> maxima) }
+        let m = V(repeating: maxima.max())
+        var sums = V()
+        i = 0
+        while i < whole {
+            let e = BlockAttention.exp(raw.loadUnaligned(fromByteOffset: 4 * i, as: V.self) - m)
+            raw.storeBytes(of: e, toByteOffset: 4 * i, as: V.self)
+            sums += e
+            i += 8
+        }
+        if whole < n {
+            let e = BlockAttention.exp(tail() - m)
+            for j in 0..<(n - whole) { x[whole + j] = e[j] }
+            sums += e
+        }
+        let sum = V(repeating: sums.sum())
+        i = 0
+        while i < whole {
+            raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 4 * i, as: V.self) / sum, toByteOffset: 4 * i, as: V.self)
+            i += 8
+        }
+        for j in whole..<n { x[j] /= sum[0] }
+    }
+
     /// out (head_dim) = softmax(q·Kᵀ / √head_dim) · V over positions 0..<positions of `kvHead`;
     /// `scratch` holds `positions` scores.
     @inline(__always)
@@ -136,7 +179,7 @@ struct KVCacheLayer {
         for t in 0..<positions {
             att[t] = DotF32.dot(UnsafeRawPointer(kh + t * headDim), q, headDim) * scale
         }
-        Ops.softmax(att, positions)
+        Self.softmax(att, positions)
         // Up to 64 output values stay in eight registers while the positions pass: each value row
         // is read once, and the eight sums are independent chains (one sum through all positions
         // before the next waited on the adder's latency at every step). Each value is still
