@@ -29,16 +29,37 @@ enum BlockAttention {
             transposed.storeBytes(of: column, toByteOffset: 32 * d, as: V.self)
         }
         var maxScore = V(repeating: -.infinity)
-        for t in 0..<keyCount {
+        // Lane j is query position firstPos + j: keys after it are masked out.
+        func record(_ s: V, _ t: Int) {
+            var s = s
+            if t > firstPos { s.replace(with: -.infinity, where: V.Scalar(t - firstPos) .> laneIndex) }
+            scores.storeBytes(of: s, toByteOffset: 32 * t, as: V.self)
+            maxScore.replace(with: s, where: s .> maxScore)
+        }
+        // Four keys per pass over Qᵀ: each loaded column feeds four FMAs instead of one (the loop
+        // was bound by loads). Each key's score is the same chain of FMAs as one at a time.
+        var t = 0
+        while t + 4 <= keyCount {
+            let k0 = keys + 4 * t * headDim, k1 = k0 + 4 * headDim, k2 = k1 + 4 * headDim, k3 = k2 + 4 * headDim
+            var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+            for d in 0..<headDim {
+                let column = transposed.load(fromByteOffset: 32 * d, as: V.self)
+                s0.addProduct(column, V(repeating: k0.load(fromByteOffset: 4 * d, as: Float.self)))
+                s1.addProduct(column, V(repeating: k1.load(fromByteOffset: 4 * d, as: Float.self)))
+                s2.addProduct(column, V(repeating: k2.load(fromByteOffset: 4 * d, as: Float.self)))
+                s3.addProduct(column, V(repeating: k3.load(fromByteOffset: 4 * d, as: Float.self)))
+            }
+            record(s0, t); record(s1, t + 1); record(s2, t + 2); record(s3, t + 3)
+            t += 4
+        }
+        while t < keyCount {
             let key = keys + 4 * t * headDim
             var s = V()
             for d in 0..<headDim {
                 s.addProduct(transposed.load(fromByteOffset: 32 * d, as: V.self), V(repeating: key.load(fromByteOffset: 4 * d, as: Float.self)))
             }
-            // Lane j is query position firstPos + j: later keys are masked out.
-            if t > firstPos { s.replace(with: -.infinity, where: V.Scalar(t - firstPos) .> laneIndex) }
-            scores.storeBytes(of: s, toByteOffset: 32 * t, as: V.self)
-            maxScore.replace(with: s, where: s .> maxScore)
+            record(s, t)
+            t += 1
         }
         var sum = V()
         for t in 0..<keyCount {
