@@ -6,7 +6,7 @@ import LLMQTestSupport
 import Testing
 
 /// The batched forward pass (many positions per pass over the weights) against token-by-token
-/// decoding: same logits, same KV cache, for multi-head and grouped-query attention, for every
+/// decoding: the same logits to rounding, the same KV cache, for multi-head and grouped-query attention, for every
 /// weight dtype with a native kernel, starting anywhere in the context.
 @Suite("batched forward matches token-by-token decoding")
 struct BatchedForwardTests {
@@ -70,7 +70,18 @@ struct BatchedForwardTests {
         let weights = try TransformerWeights(model: model)
         let reference = Self.sequential(Transformer(weights: weights), tokens)
         let batched = Self.batched(Transformer(weights: weights), tokens, blocks: [7, 1, 33, 49])
-        #expect(Self.worstDifference(reference, batched) < 1e-5)
+        if dtype.hasPrefix("q") {
+            // Batches of block types sum each row in another order than single products, and the
+            // int8 activations turn a rounding difference that lands on a step into a one-step
+            // change, which every later position then sees through the cache (the q8_0 case: from
+            // position 68 on, 1e-3 to 1e-2). So: most positions to rounding, every one within
+            // a step's reach.
+            let differences = zip(reference, batched).map { Self.worstDifference([$0], [$1]) }.sorted()
+            #expect(differences[differences.count / 2] < 1e-5, "median \(differences[differences.count / 2])")
+            #expect(differences.last! < 3e-2, "worst \(differences.last!)")
+        } else {
+            #expect(Self.worstDifference(reference, batched) < 1e-5)
+        }
     }
 
     @Test("a batch continues a cache filled token by token, and decoding continues after a batch")

@@ -79,10 +79,14 @@ struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
                                                           _ x: QuantizedActivations, count: Int, _ y: UnsafeMutablePointer<Float>) {
         let tile = rowsPerTile, end = min(w.rows, tiles.upperBound * tile)
         if count == 1 { return decode(K.self, G.self, w, rows: tiles.lowerBound * tile..<end, x, y) }
+        var first = tiles.lowerBound * tile
+        if end - first >= InterleavedTile<K, G>.rows {
+            first = interleaved(K.self, G.self, w, rows: first..<end, x, count: count, y)
+        }
         var t0 = 0
         while t0 < count {
             let t1 = min(count, t0 + panel)
-            var r = tiles.lowerBound * tile
+            var r = first
             while r + 2 <= end {
                 inputs(QuantizedTile<2, 4>.self, QuantizedTile<2, 2>.self, QuantizedTile<2, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
                 r += 2
@@ -94,13 +98,30 @@ struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
         }
     }
 
+    /// Groups of eight rows through `InterleavedTile`, each packed once for all the inputs
+    /// (a few KiB that stay in L1 while the inputs stream from L2); returns the first row left.
+    private static func interleaved<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, rows: Range<Int>,
+                                                                 _ x: QuantizedActivations, count: Int,
+                                                                 _ y: UnsafeMutablePointer<Float>) -> Int {
+        typealias Tile = InterleavedTile<K, G>
+        let subBlocks = x.blocksPerVector
+        return withUnsafeTemporaryAllocation(byteCount: Tile.scratchBytes(subBlocks: subBlocks), alignment: 64) { scratch in
+            var r = rows.lowerBound
+            while r + Tile.rows <= rows.upperBound {
+                Tile.pack(w, row: r, subBlocks: subBlocks, into: scratch.baseAddress!)
+                Tile.multiply(scratch.baseAddress!, subBlocks: subBlocks, x, inputs: 0..<count, y + r, ldy: w.rows)
+                r += Tile.rows
+            }
+            return r
+        }
+    }
+
     /// One input: every weight byte is used once, so the speed is how fast rows arrive from memory.
     /// Four interleaved rows (the batched tile) defeat the hardware prefetchers — on the
     /// SmolLM2-135M shape q8_0 decoded at 84 tok/s that way and at 170 one row at a time. q8_0 rows
     /// go one by one; the 4-bit types, with twice the work per byte, go in pairs (one row's chain
     /// of dependent FMAs would limit them) and prefetch eight rows ahead, which the pair's two
-    /// streams need. Each (row, input) accumulates in the same order as in the batched tiles, so
-    /// the logits stay bit-identical to a batched pass.
+    /// streams need.
     @inline(__always)
     private static func decode<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, rows: Range<Int>,
                                                             _ x: QuantizedActivations, _ y: UnsafeMutablePointer<Float>) {

@@ -24,6 +24,8 @@ protocol BlockKernel {
     static var offset: WeightOffset { get }
     /// Rows a matrix–vector product takes at once, 1 or 2 (see `QuantizedProduct.decode`).
     static var decodeRows: Int { get }
+    /// Bits of the unsigned codes `weights` gives, or 0 for signed weights (q8_0).
+    static var codeBits: Int { get }
 }
 
 extension BlockKernel {
@@ -53,6 +55,7 @@ enum Q8_0Kernel: BlockKernel {
     static var offset: WeightOffset { .none }
     /// One row streams fastest; q8_0's few operations per byte keep up with it.
     static var decodeRows: Int { 1 }
+    static var codeBits: Int { 0 }
 
     @inline(__always)
     static func weights(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i {
@@ -69,6 +72,7 @@ enum Q8_0Kernel: BlockKernel {
 enum Q4_0Kernel: BlockKernel {
     static var layout: BlockLayout { Q4_0Codec.layout }
     static var offset: WeightOffset { .scaled(-8) }
+    static var codeBits: Int { 4 }
 
     @inline(__always)
     static func weights(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i {
@@ -82,6 +86,7 @@ enum Q4_0Kernel: BlockKernel {
 enum Q4_1Kernel: BlockKernel {
     static var layout: BlockLayout { Q4_1Codec.layout }
     static var offset: WeightOffset { .stored }
+    static var codeBits: Int { 4 }
 
     @inline(__always)
     static func weights(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> __m256i {
@@ -95,6 +100,7 @@ enum Q4_1Kernel: BlockKernel {
 enum Q5_0Kernel: BlockKernel {
     static var layout: BlockLayout { Q5_0Codec.layout }
     static var offset: WeightOffset { .scaled(-16) }
+    static var codeBits: Int { 5 }
 
     /// The low nibbles as q4_0's, with bit 4 of each code ORed in from the block's qh field (the
     /// n/8 bytes before the nibbles). Codes 0…31: 2·31·127 still fits `vpmaddubsw`'s Int16.

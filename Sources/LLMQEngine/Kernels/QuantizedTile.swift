@@ -4,9 +4,8 @@ import LLMQCore
 
 /// Dot products of R block-quantized weight rows with T quantized inputs at once: each row's
 /// sub-block is unpacked once for all T inputs and each input's activation block loaded once for
-/// all R rows, so a batch costs the integer products and little else. Matrix–vector products are
-/// the T = 1 case, so a position gets the same bits from either (batched and token-by-token
-/// logits agree exactly).
+/// all R rows. Matrix–vector products are the T = 1 case; batches go through `InterleavedTile`
+/// and use these tiles only for the rows left after its groups of eight.
 ///
 /// Per (row, input) one eight-lane fp32 accumulator takes, for sub-block s,
 /// (d_w·d_a)_s · Σ_lanes q_w·q_a (the integer lanes converted) and, for offset types, the offset
