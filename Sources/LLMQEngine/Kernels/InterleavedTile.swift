@@ -8,10 +8,9 @@ import LLMQQuant
 /// repacking does at load, without a second copy of the weights. Per sub-block of 32 inputs and
 /// eight rows: eight broadcasts of four activation bytes, eight `vpmaddubsw` whose 16-bit sums
 /// add up exactly (4-bit codes: 8 · 2 · 15 · 127 < 2¹⁵; 5-bit codes four at a time; q8_0's one
-/// at a time, with the sign trick), `vpmaddwd`,
-/// one conversion and two FMAs with the eight rows' scales and offsets as vectors — where rows
-/// read in place cost a conversion, a broadcast and an FMA per row and input. On one core the
-/// batched q4_0 kernel went from 78 to 186 GFLOP/s.
+/// at a time, with the sign trick), `vpmaddwd`, one conversion and one or two FMAs with the eight
+/// rows' scales and offsets as vectors — where rows read in place cost a conversion, a broadcast
+/// and an FMA per row and input. On one core the batched q4_0 kernel went from 78 to 186 GFLOP/s.
 ///
 /// Each row's sub-block sums are exact integers, scaled and added in sub-block order; the
 /// single-input kernels sum in another order, so the two agree to float rounding, not bit for bit.
@@ -25,6 +24,12 @@ enum InterleavedTile<K: BlockKernel, G: GroupSize> {
     /// Bytes of one sub-block's codes: 8 × 32 (word g of lane i: row i's codes 4g ..< 4g + 4),
     /// twice for signed weights (|w|, then w).
     static var codeBytes: Int { signed ? 512 : 256 }
+
+    /// Whether a sub-block adds an offset term (q4_0's −8·d, q4_1's minimum, q5_0's −16·d).
+    static var hasOffset: Bool {
+        if case .none = K.offset { return false }
+        return true
+    }
 
     /// Bytes of scratch for rows of `subBlocks` sub-blocks: each sub-block's codes, then the eight
     /// rows' scales and offsets as floats.
@@ -83,7 +88,6 @@ enum InterleavedTile<K: BlockKernel, G: GroupSize> {
         for j in 0..<subBlocks {
             let w = scratch + codeBytes * j
             let dw = UnsafeRawPointer(factors + 16 * j).loadUnaligned(as: __m256.self)
-            let offsets = UnsafeRawPointer(factors + 16 * j + 8).loadUnaligned(as: __m256.self)
             for u in 0..<4 where u < count {
                 let block = (first + u) * x.blocksPerVector + j
                 let a = UnsafeRawPointer(x.quants + 32 * block)
@@ -100,7 +104,10 @@ enum InterleavedTile<K: BlockKernel, G: GroupSize> {
                     g += perWidening
                 }
                 acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(x.scales[block])), _mm256_cvtepi32_ps(dot), acc[u])
-                if !signed { acc[u] = _mm256_fmadd_ps(offsets, _mm256_set1_ps(x.sums[block]), acc[u]) }
+                if hasOffset {
+                    let offsets = UnsafeRawPointer(factors + 16 * j + 8).loadUnaligned(as: __m256.self)
+                    acc[u] = _mm256_fmadd_ps(offsets, _mm256_set1_ps(x.sums[block]), acc[u])
+                }
             }
         }
         for u in 0..<4 where u < count {

@@ -45,8 +45,10 @@ enum QuantizedKernels {
 }
 
 /// Y_i = X·W_iᵀ over whole tiles: the tiles of all N matrices form one index space that threads
-/// take contiguous chunks of (`rowsPerTile` rows each); for batches, a thread walks its rows two
-/// at a time over panels of inputs that stay in cache while every row passes over them.
+/// take contiguous chunks of (`rowsPerTile` rows each). One input goes row by row or in pairs
+/// (`decode`); a batch goes in groups of eight interleaved rows (`InterleavedTile`), and the
+/// few rows left at the end of a thread's chunk two at a time over panels of inputs that stay
+/// in cache.
 struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
     let w: InlineArray<N, WeightMatrix>
     let x: QuantizedActivations
