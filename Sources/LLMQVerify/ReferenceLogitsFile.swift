@@ -8,7 +8,7 @@ import LLMQEngine
 /// the log of the remaining mass. A candidate then verifies against
 /// it without the reference model.
 public struct SavedReference: Sendable {
-    public struct Header: Codable, Sendable, Equatable {
+    public struct Header: Encodable, Sendable, Equatable {
         public var contextLength: Int
         public var chunkCount: Int
         public var scoreAll: Bool
@@ -46,6 +46,23 @@ public struct SavedReference: Sendable {
             self.model = model.path
             modelFormat = model.format.description
             self.text = text
+        }
+
+        /// Every key formats/reference-logits.md lists, each of the kind it must be.
+        init(_ o: JSONObject) throws {
+            contextLength = try o.int("contextLength")
+            chunkCount = try o.int("chunkCount")
+            scoreAll = try o.bool("scoreAll")
+            bosID = try o.int("bosID")
+            vocabSize = try o.int("vocabSize")
+            maxKept = try o.int("maxKept")
+            tailMass = try o.double("tailMass")
+            tokenCount = try o.int("tokenCount")
+            scoredCount = try o.int("scoredCount")
+            tokenizer = try o.string("tokenizer")
+            model = try o.string("model")
+            modelFormat = try o.string("modelFormat")
+            text = try o.optionalString("text")
         }
     }
 
@@ -87,11 +104,12 @@ public struct SavedReference: Sendable {
         let headerLength = Int(try r.u32("header length"))
         guard headerLength <= maxHeaderBytes else { throw LLMQError(.invalid, "header length \(headerLength) exceeds \(maxHeaderBytes)", offset: 12) }
         let json = try r.bytes(headerLength, "JSON header")
+        // The strict parser: no duplicate keys, nothing after the object, bounded nesting.
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(json))
-        } catch {
-            throw LLMQError(.invalid, "header is not valid JSON for a reference-logits file: \(error)", offset: 16)
+            header = try Header(try JSONObject(try JSONParser.parse(json, base: 16)))
+        } catch let e as LLMQError {
+            throw LLMQError(.invalid, "header: \(e.message)", offset: e.offset ?? 16)
         }
         try validate(header)
         try r.skip((8 - r.offset % 8) % 8, "header padding")

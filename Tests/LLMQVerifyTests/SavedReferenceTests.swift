@@ -77,6 +77,17 @@ struct SavedReferenceTests {
         ("token out of range", { b in SavedReferenceTests.patchFirstToken(b, 4096) }, "outside the vocabulary"),
         ("kept count out of range", { b in SavedReferenceTests.patchFirstRecord(b, at: 8, 100_000) }, "keeps 100000 tokens"),
         ("id out of range", { b in SavedReferenceTests.patchFirstRecord(b, at: 12, 7777) }, "outside the vocabulary"),
+        ("duplicate key", { b in withHeader(b) { "{\"vocabSize\":512," + $0.dropFirst() } }, #"duplicate key "vocabSize""#),
+        ("bytes after the header's object", { b in withHeader(b) { $0 + " {}" } }, "after the JSON value"),
+        ("deep nesting", { b in withHeader(b) { "{\"x\":" + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "," + $0.dropFirst() } },
+         "nesting deeper than 64"),
+        ("integer as a string", { b in withHeader(b) { $0.replacingOccurrences(of: "\"vocabSize\":512", with: "\"vocabSize\":\"512\"") } },
+         "'vocabSize' is a string, expected an integer"),
+        ("boolean as a number", { b in withHeader(b) { $0.replacingOccurrences(of: "\"scoreAll\":false", with: "\"scoreAll\":0") } },
+         "'scoreAll' is an integer, expected a boolean"),
+        ("missing key", { b in withHeader(b) { $0.replacingOccurrences(of: "\"tokenizer\":", with: "\"tokeniser\":") } },
+         "'tokenizer' is missing"),
+        ("not an object", { b in withHeader(b) { "[" + $0 + "]" } }, "the document is an array, expected an object"),
     ]
 
     @Test("damaged files are refused with an error naming the file and the problem",
@@ -90,7 +101,7 @@ struct SavedReferenceTests {
             Issue.record("\(name): accepted")
         } catch let e as LLMQError {
             #expect(e.file == path)
-            #expect(e.description.contains(phrase), "\(name): \(e.description)")
+            #expect(e.description.contains(phrase) && !e.description.contains("\n"), "\(name): \(e.description)")
         }
     }
 
@@ -98,6 +109,15 @@ struct SavedReferenceTests {
     static func tokenTableOffset(_ b: [UInt8]) -> Int {
         let headerLength = Int(b[12]) | Int(b[13]) << 8 | Int(b[14]) << 16 | Int(b[15]) << 24
         return (16 + headerLength + 7) / 8 * 8
+    }
+
+    /// `b` with its JSON header rewritten by `edit` (length and padding follow).
+    static func withHeader(_ b: [UInt8], _ edit: (String) -> String) -> [UInt8] {
+        let headerLength = Int(b[12]) | Int(b[13]) << 8 | Int(b[14]) << 16 | Int(b[15]) << 24
+        let json = Array(edit(String(decoding: b[16..<(16 + headerLength)], as: UTF8.self)).utf8)
+        var out = Array(b[0..<12]) + withUnsafeBytes(of: UInt32(json.count).littleEndian) { Array($0) } + json
+        out += [UInt8](repeating: 0, count: (8 - out.count % 8) % 8)
+        return out + b[tokenTableOffset(b)...]
     }
 
     static func patchFirstToken(_ b: [UInt8], _ value: UInt32) -> [UInt8] {
