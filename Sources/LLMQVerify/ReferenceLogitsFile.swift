@@ -4,9 +4,9 @@ import LLMQEngine
 
 /// A reference model's output saved for later comparisons (`formats/reference-logits.md`): the
 /// evaluation settings, the token ids, and per scored position the target's log-probability, the
-/// most likely tokens (enough to leave at most `tailMass` outside, up to `maxKept`) with theirs, and
-/// the log of the remaining mass. A candidate then verifies against
-/// it without the reference model.
+/// most likely tokens (enough to leave at most `tailMass` outside, up to `maxKept`) with theirs,
+/// the log of the remaining mass and, where that mass is above `tailMass`, tokens drawn from it
+/// (`tailSampleRate` per unit of its probability). A candidate then verifies against it without the reference model.
 public struct SavedReference: Sendable {
     public struct Header: Encodable, Sendable, Equatable {
         public var contextLength: Int
@@ -18,6 +18,9 @@ public struct SavedReference: Sendable {
         public var maxKept: Int
         /// Records keep tokens until at most this probability is left outside (or `maxKept` is reached).
         public var tailMass: Double
+        /// Tokens a record draws from its tail per unit of the tail's probability when more than
+        /// `tailMass` is left there (`ReferenceSummary.sampleCount`); 0 in version 1 files.
+        public var tailSampleRate: Int
         /// chunkCount × contextLength: the stream as tokenized, before BOS replaces each chunk's first token.
         public var tokenCount: Int
         public var scoredCount: Int
@@ -32,7 +35,8 @@ public struct SavedReference: Sendable {
         ///   - model: the reference model (its path and format are recorded).
         ///   - maxKept: capped at the vocabulary size.
         public init(plan: EvaluationPlan, model: Model, tokenizer: any Tokenizer, text: String?,
-                    maxKept: Int = Verification.defaultMaxKept, tailMass: Double = Verification.defaultTailMass) {
+                    maxKept: Int = Verification.defaultMaxKept, tailMass: Double = Verification.defaultTailMass,
+                    tailSampleRate: Int = Verification.defaultTailSampleRate) {
             contextLength = plan.contextLength
             chunkCount = plan.chunkCount
             scoreAll = plan.scoreAll
@@ -40,6 +44,7 @@ public struct SavedReference: Sendable {
             vocabSize = model.config.vocabSize
             self.maxKept = min(maxKept, vocabSize)
             self.tailMass = tailMass
+            self.tailSampleRate = tailSampleRate
             tokenCount = plan.chunkCount * plan.contextLength
             scoredCount = plan.scoredTotal
             self.tokenizer = TokenizerIdentity.hex(TokenizerIdentity.fingerprint(tokenizer))
@@ -48,8 +53,8 @@ public struct SavedReference: Sendable {
             self.text = text
         }
 
-        /// Every key formats/reference-logits.md lists, each of the kind it must be.
-        init(_ o: JSONObject) throws {
+        /// Every key formats/reference-logits.md lists for `version`, each of the kind it must be.
+        init(_ o: JSONObject, version: UInt32) throws {
             contextLength = try o.int("contextLength")
             chunkCount = try o.int("chunkCount")
             scoreAll = try o.bool("scoreAll")
@@ -57,6 +62,7 @@ public struct SavedReference: Sendable {
             vocabSize = try o.int("vocabSize")
             maxKept = try o.int("maxKept")
             tailMass = try o.double("tailMass")
+            tailSampleRate = version >= 2 ? try o.int("tailSampleRate") : 0
             tokenCount = try o.int("tokenCount")
             scoredCount = try o.int("scoredCount")
             tokenizer = try o.string("tokenizer")
@@ -67,10 +73,13 @@ public struct SavedReference: Sendable {
     }
 
     public static let magic: [UInt8] = Array("LLMQREF\0".utf8)
-    public static let version: UInt32 = 1
+    /// Written: 2 (tail samples). Read: 1 and 2.
+    public static let version: UInt32 = 2
     static let maxHeaderBytes = 1 << 20
+    static let maxTailSampleRate = 1 << 20
 
     public let path: String
+    public let version: UInt32
     public let header: Header
     public let tokens: [Int]
     /// One per scored position, chunk by chunk, positions ascending.
@@ -100,14 +109,16 @@ public struct SavedReference: Sendable {
         var r = ByteReader(file.bytes)
         guard Array(try r.bytes(magic.count, "magic")) == magic else { throw LLMQError(.badMagic, "not an llmq reference-logits file", offset: 0) }
         let version = try r.u32("version")
-        guard version == Self.version else { throw LLMQError(.unsupported, "reference-logits version \(version) (llmq reads 1)", offset: 8) }
+        guard version == 1 || version == 2 else {
+            throw LLMQError(.unsupported, "reference-logits version \(version) (llmq reads 1 and 2)", offset: 8)
+        }
         let headerLength = Int(try r.u32("header length"))
         guard headerLength <= maxHeaderBytes else { throw LLMQError(.invalid, "header length \(headerLength) exceeds \(maxHeaderBytes)", offset: 12) }
         let json = try r.bytes(headerLength, "JSON header")
         // The strict parser: no duplicate keys, nothing after the object, bounded nesting.
         let header: Header
         do {
-            header = try Header(try JSONObject(try JSONParser.parse(json, base: 16)))
+            header = try Header(try JSONObject(try JSONParser.parse(json, base: 16)), version: version)
         } catch let e as LLMQError {
             throw LLMQError(.invalid, "header: \(e.message)", offset: e.offset ?? 16)
         }
@@ -115,7 +126,7 @@ public struct SavedReference: Sendable {
         try r.skip((8 - r.offset % 8) % 8, "header padding")
 
         let tokenBytes = try Checked.mul(header.tokenCount, 4, what: "token table")
-        let minimumRecords = try Checked.mul(header.scoredCount, 12, what: "record table")
+        let minimumRecords = try Checked.mul(header.scoredCount, version == 1 ? 12 : 16, what: "record table")
         guard tokenBytes <= r.remaining, minimumRecords <= r.remaining - tokenBytes else {
             throw LLMQError(.truncated, "file has \(file.count) bytes, too few for \(header.tokenCount) tokens and \(header.scoredCount) records")
         }
@@ -138,17 +149,31 @@ public struct SavedReference: Sendable {
             guard kept >= minKept, kept <= header.maxKept else {
                 throw LLMQError(.invalid, "record \(j) keeps \(kept) tokens, outside \(minKept)...\(header.maxKept)", offset: at + 8)
             }
+            let sampled = version == 1 ? 0 : Int(try r.u32("record \(j)"))
+            guard sampled == 0 || (sampled <= ReferenceSummary.sampleCount(tailMass: 1, rate: header.tailSampleRate) && tail > -.infinity) else {
+                throw LLMQError(.invalid, "record \(j) draws \(sampled) tail samples, more than a sample rate of \(header.tailSampleRate) allows "
+                                    + "or without a tail", offset: at + 12)
+            }
+            try r.require((kept + sampled) * 8, "record \(j)")
             let ids = try (0..<kept).map { _ in Int(try r.u32("record \(j)")) }
             let logProbs = try (0..<kept).map { _ in try r.f32("record \(j)") }
+            let sampleIDs = try (0..<sampled).map { _ in Int(try r.u32("record \(j)")) }
+            let sampleLogProbs = try (0..<sampled).map { _ in try r.f32("record \(j)") }
             // Log-probabilities are ≤ 0 (a little rounding above is harmless); only the tail may be −∞.
             guard target.isFinite, target <= 1e-4, !tail.isNaN, tail <= 1e-4,
-                  ids.allSatisfy({ $0 < header.vocabSize }), logProbs.allSatisfy({ $0.isFinite && $0 <= 1e-4 }) else {
+                  (ids + sampleIDs).allSatisfy({ $0 < header.vocabSize }), (logProbs + sampleLogProbs).allSatisfy({ $0.isFinite && $0 <= 1e-4 }) else {
                 throw LLMQError(.invalid, "record \(j) holds a token id outside the vocabulary or an impossible log-probability", offset: at)
             }
-            summaries.append(ReferenceSummary(targetLogProb: target, tailLogProb: tail, ids: ids, logProbs: logProbs))
+            // Most likely first, and no tail token more likely than the least likely listed one:
+            // the bound on what the tail can add to the divergence rests on both.
+            guard zip(logProbs, logProbs.dropFirst()).allSatisfy({ $0 >= $1 }), sampleLogProbs.allSatisfy({ $0 <= logProbs.last! }) else {
+                throw LLMQError(.invalid, "record \(j) lists its tokens out of order", offset: at)
+            }
+            summaries.append(ReferenceSummary(targetLogProb: target, tailLogProb: tail, ids: ids, logProbs: logProbs,
+                                              sampleIDs: sampleIDs, sampleLogProbs: sampleLogProbs))
         }
         guard r.remaining == 0 else { throw LLMQError(.invalid, "\(r.remaining) bytes follow the last record", offset: r.offset) }
-        return SavedReference(path: file.path, header: header, tokens: tokens, summaries: summaries)
+        return SavedReference(path: file.path, version: version, header: header, tokens: tokens, summaries: summaries)
     }
 
     private static func validate(_ h: Header) throws {
@@ -163,6 +188,8 @@ public struct SavedReference: Sendable {
         try check(h.maxKept >= min(TokenComparison.overlapWidth, h.vocabSize) && h.maxKept <= h.vocabSize,
                   "max kept \(h.maxKept) must be in \(min(TokenComparison.overlapWidth, h.vocabSize))...\(h.vocabSize)")
         try check(h.tailMass >= 0 && h.tailMass < 1, "tail mass \(h.tailMass) must be in [0, 1)")
+        try check(h.tailSampleRate >= 0 && h.tailSampleRate <= maxTailSampleRate,
+                  "tail sample rate \(h.tailSampleRate) must be in 0...\(maxTailSampleRate)")
         try check(h.tokenCount == (try Checked.mul(h.chunkCount, h.contextLength, what: "token count")),
                   "token count \(h.tokenCount) is not chunks × context")
         let plan = try EvaluationPlan(tokenCount: h.tokenCount, contextLength: h.contextLength, maxChunks: h.chunkCount,
@@ -200,15 +227,15 @@ public final class ReferenceLogitsWriter {
     }
 
     public func append(_ s: ReferenceSummary) throws {
-        guard s.ids.count <= header.maxKept, s.logProbs.count == s.ids.count, written < header.scoredCount else {
-            throw LLMQError(.usage, "record \(written) does not fit the header (≤ \(header.maxKept) tokens, \(header.scoredCount) records)",
-                            file: out.path)
+        guard s.ids.count <= header.maxKept, s.logProbs.count == s.ids.count, s.sampleLogProbs.count == s.sampleIDs.count,
+              s.sampleIDs.count <= ReferenceSummary.sampleCount(tailMass: 1, rate: header.tailSampleRate), written < header.scoredCount else {
+            throw LLMQError(.usage, "record \(written) does not fit the header (≤ \(header.maxKept) tokens, sample rate \(header.tailSampleRate), "
+                                + "\(header.scoredCount) records)", file: out.path)
         }
-        try out.write(s.targetLogProb)
-        try out.write(s.tailLogProb)
-        try out.write(UInt32(s.ids.count))
-        for id in s.ids { try out.write(UInt32(id)) }
-        for lp in s.logProbs { try out.write(lp) }
+        var record: [UInt32] = [s.targetLogProb.bitPattern, s.tailLogProb.bitPattern, UInt32(s.ids.count), UInt32(s.sampleIDs.count)]
+        record += s.ids.map { UInt32($0) } + s.logProbs.map(\.bitPattern)
+        record += s.sampleIDs.map { UInt32($0) } + s.sampleLogProbs.map(\.bitPattern)
+        try record.map(\.littleEndian).withUnsafeBytes { try out.write($0) }
         written += 1
     }
 

@@ -44,8 +44,11 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "--save-reference keeps the most likely tokens until at most this probability is left outside…")
     var referenceTail = Verification.defaultTailMass
 
-    @Option(help: "…but at most this many tokens per position.")
+    @Option(help: "…but at most this many tokens per position…")
     var referenceMaxKept = Verification.defaultMaxKept
+
+    @Option(help: "…and where more is left, draw this many tokens per unit of the probability left (0: none).")
+    var referenceSampleRate = Verification.defaultTailSampleRate
 
     @Flag(help: "Print a machine-readable JSON report.")
     var json = false
@@ -53,6 +56,7 @@ struct VerifyCommand: ParsableCommand {
     func validate() throws {
         guard referenceMaxKept >= 5 else { throw ValidationError("--reference-max-kept must be ≥ 5") }
         guard referenceTail >= 0 && referenceTail < 1 else { throw ValidationError("--reference-tail must be in [0, 1)") }
+        guard (0...(1 << 20)).contains(referenceSampleRate) else { throw ValidationError("--reference-sample-rate must be in 0...1048576") }
     }
 
     func run() throws {
@@ -84,7 +88,7 @@ struct VerifyCommand: ParsableCommand {
                 try ReferenceLogitsWriter(
                     path: path,
                     header: SavedReference.Header(plan: plan, model: model, tokenizer: candidateTokenizer, text: options.text,
-                                                  maxKept: referenceMaxKept, tailMass: referenceTail),
+                                                  maxKept: referenceMaxKept, tailMass: referenceTail, tailSampleRate: referenceSampleRate),
                     tokens: tokens, refusingToOverwrite: [reference, candidate] + [options.text, options.z].compactMap { $0 })
             }
         }
