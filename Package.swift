@@ -20,12 +20,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CPrefetch"),
+        .systemLibrary(name: "CProcess"),
         .target(name: "LLMQCore", swiftSettings: fastMath),
         .target(name: "LLMQQuant", dependencies: ["LLMQCore"], swiftSettings: kernels),
         .target(name: "LLMQFormats", dependencies: ["LLMQCore", "LLMQQuant", "CZstd"], swiftSettings: fastMath),
         .target(name: "LLMQEngine", dependencies: ["LLMQCore", "LLMQQuant", "CPrefetch"], swiftSettings: kernels),
         .target(name: "LLMQVerify", dependencies: ["LLMQCore", "LLMQEngine", "LLMQQuant"], swiftSettings: fastMath),
-        .target(name: "LLMQBench", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine"], swiftSettings: fastMath),
+        .target(name: "LLMQBench", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "CProcess"], swiftSettings: fastMath),
         .executableTarget(
             name: "llmq",
             dependencies: [
@@ -40,6 +41,6 @@ let package = Package(
         .testTarget(name: "LLMQQuantTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQTestSupport"]),
         .testTarget(name: "LLMQEngineTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQTestSupport"]),
         .testTarget(name: "LLMQVerifyTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQVerify", "LLMQTestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["LLMQCore", "LLMQTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["LLMQCore", "LLMQBench", "LLMQTestSupport"]),
     ]
 )

@@ -43,8 +43,6 @@ public struct BenchRow: Sendable, Encodable {
     /// system's speed varies from run to run; the fastest run is the nearest to what it can do).
     public var bandwidthFraction: Double?
     public var peakRSSMiB: Double?
-    /// The bench process's own RSS when it started the measured child: a peak this low may be its.
-    public var peakRSSFloorMiB: Double?
 }
 
 public struct BenchReport: Sendable, Encodable {
@@ -126,7 +124,6 @@ public enum Bench {
                 var r = row("quantize", "quantize → \(type)", Throughput(samples: samples, items: inputBytes / 1e6, bytes: nil, flops: nil),
                             figure: .items("MB/s of input"))
                 r.peakRSSMiB = Double(runs.map(\.peakRSSBytes).max() ?? 0) / 1_048_576
-                r.peakRSSFloorMiB = Double(runs.map(\.floorBytes).max() ?? 0) / 1_048_576
                 rows.append(r)
             }
         }
