@@ -19,7 +19,7 @@ struct QuantizedKernelTests {
     /// Random rows with a few outliers; `cols` covers sub-block tails (cols/32 not a multiple of 4).
     static func problem(_ dtype: DType, rows: Int, cols: Int, inputs: Int, seed: UInt64)
         throws -> (weights: [UInt8], x: [Float]) {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var w = (0..<rows * cols).map { _ in 0.05 * (2 * rng.uniform() - 1) }
         for i in stride(from: 7, to: w.count, by: 97) { w[i] *= 12 }
         let x = (0..<inputs * cols).map { _ in (2 * rng.uniform() - 1) * (rng.uniform() > 0.9 ? 6 : 1) }
