@@ -49,7 +49,7 @@ extension ModelFile {
 
     /// Writes `model` to `path` atomically (never over one of the model's own files).
     public static func write(_ model: Model, to path: String, format: OutputFormat? = nil, options: WriteOptions = WriteOptions(),
-                             progress: (Int, Int) -> Void = { _, _ in }) throws {
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         switch try outputFormat(for: path, explicit: format) {
         case .llama2c:
             try Llama2CWriter.write(model, to: path, version: options.llama2cVersion, groupSize: options.llama2cGroupSize, progress: progress)

@@ -1,10 +1,5 @@
 import ArgumentParser
-import Foundation
-import LLMQCore
-import LLMQEngine
-import LLMQFormats
-import LLMQQuant
-import LLMQVerify
+import LLMQ
 
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,8 +32,6 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Measure a layer's attention and feed-forward matrices together (block) or every matrix alone (tensor: one pass per matrix).")
     var sensitivityBy = BitAllocation.Granularity.block.rawValue
 
-    static let defaultContext = 512
-
     func validate() throws {
         if options.scoreAll { throw ValidationError("calibrate always uses every position; --score-all does not apply") }
         if sensitivityChunks < 1 { throw ValidationError("--sensitivity-chunks must be ≥ 1") }
@@ -47,39 +40,16 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (loaded, tokenizer) = try options.open(model)
-        let tokens = try options.tokens(tokenizer)
-        let plan = try EvaluationPlan(tokenCount: tokens.count, contextLength: options.ctx ?? min(Self.defaultContext, loaded.config.contextLength),
-                                      maxChunks: options.chunks, scoreAll: true, bosID: tokenizer.bosID)
-        let pool = options.makePool()
-        let runner = try ChunkRunner(model: loaded, plan: plan, batchSize: options.batch, pool: pool)
-        let start = ContinuousClock.now
-        let progress = Progress("calibrate")
-        var matrix = Calibration.collect(runner, tokens: tokens, plan: plan, datasets: [options.text ?? ""]) {
-            progress.update($0, plan.chunkCount)
-        }
-        progress.finish()
-        var measuredUnits = 0
+        var request = CalibrateRequest(model: model, text: try options.requiredText(), output: output)
+        request.tokenizer = options.z
+        request.evaluation = options.settings
         if sensitivity {
-            let probePlan = try EvaluationPlan(tokenCount: tokens.count, contextLength: min(sensitivityCtx, loaded.config.contextLength),
-                                               maxChunks: sensitivityChunks, scoreAll: true, bosID: tokenizer.bosID)
-            let recipe = try BitAllocation.measurementRecipe()
-            let quantized = try Quantizer.view(of: loaded, plan: recipe.plan(for: loaded), importance: matrix)
-            let granularity = BitAllocation.Granularity(rawValue: sensitivityBy) ?? .block
-            let units = Dictionary(grouping: loaded.tensors.filter { $0.shape.count == 2 }) { BitAllocation.unit(of: $0.name, granularity) }
-                .compactMap { unit, tensors in unit.map { _ in tensors } }.sorted { $0[0].name < $1[0].name }
-            let measuring = Progress("sensitivity")
-            let values = try Sensitivity.measure(source: loaded, quantized: quantized, units: units.map { $0.map(\.name) }, tokens: tokens,
-                                                 plan: probePlan, batchSize: options.batch, pool: pool) { measuring.update($0, units.count) }
-            measuring.finish()
-            matrix.sensitivities = BitAllocation.apportion(values, units: units)
-            measuredUnits = units.count
+            request.sensitivity = SensitivitySettings(chunks: sensitivityChunks, contextLength: sensitivityCtx,
+                                                      granularity: BitAllocation.Granularity(rawValue: sensitivityBy) ?? .block)
         }
-        try ImatrixFile.write(matrix, to: output, refusingToOverwrite: [model] + [options.text, options.z].compactMap { $0 })
-        let seconds = (ContinuousClock.now - start).seconds
-        let positions = plan.chunkCount * plan.evaluatedPerChunk
-        print("wrote \(output): \(matrix.entries.count) matrices, \(plan.chunkCount) chunks of \(plan.contextLength) tokens "
-              + "(\(positions) positions)" + (sensitivity ? ", sensitivities of \(measuredUnits) units" : "")
-              + " in \(Format.fixed(seconds, 1)) s")
+        let r = try Terminal.withProgress { try LLMQ.calibrate(request, progress: $0) }
+        print("wrote \(output): \(r.importance.entries.count) matrices, \(r.chunkCount) chunks of \(r.contextLength) tokens "
+              + "(\(r.positions) positions)" + (r.sensitivityUnits.map { ", sensitivities of \($0) units" } ?? "")
+              + " in \(Format.fixed(r.seconds, 1)) s")
     }
 }

@@ -1,11 +1,7 @@
 import ArgumentParser
-import Foundation
-import LLMQCore
-import LLMQEngine
-import LLMQFormats
-import LLMQVerify
+import LLMQ
 
-/// Options `perplexity` and `verify` share: the text, its tokenizer, how it is cut, the threads.
+/// Options `perplexity`, `verify` and `calibrate` share: the text, its tokenizer, how it is cut, the threads.
 struct EvaluationOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Text file to score (UTF-8).", valueName: "file"))
     var text: String?
@@ -36,30 +32,13 @@ struct EvaluationOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
     }
 
-    /// Opens a model with a tokenizer: the file's own, else -z, else a llama2.c tokenizer.bin beside
-    /// it. A file's own tokenizer is never replaced, so `verify` notices two models that disagree.
-    func open(_ path: String) throws -> (model: Model, tokenizer: any Tokenizer) {
-        let own = try ModelFile.open(path)
-        let model = own.tokenizer != nil ? own : try ModelFile.openWithTokenizer(path, tokenizerPath: z)
-        guard let vocabulary = model.tokenizer else { throw LLMQError(.usage, "has no tokenizer; pass one with -z", file: path) }
-        return (model, try Tokenizers.make(vocabulary))
+    var settings: EvaluationSettings {
+        EvaluationSettings(contextLength: ctx, maxChunks: chunks, scoreAll: scoreAll, batchSize: batch, threads: threads)
     }
 
-    /// The text file's tokens, BOS first (invalid UTF-8 is replaced, as a text editor would show it).
-    func tokens(_ tokenizer: any Tokenizer) throws -> [Int] {
+    /// The --text file, required.
+    func requiredText() throws -> TextInput {
         guard let text else { throw LLMQError(.usage, "--text FILE is required") }
-        guard let data = FileManager.default.contents(atPath: text) else {
-            throw LLMQError(.io, "cannot read the text file", file: text)
-        }
-        return tokenizer.encode(String(decoding: data, as: UTF8.self), bos: true, eos: false)
+        return .file(text)
     }
-
-    /// How the tokens are cut and scored: --ctx (default: the model's context), --chunks, --score-all.
-    func plan(_ tokens: [Int], model: Model, tokenizer: any Tokenizer) throws -> EvaluationPlan {
-        try EvaluationPlan(tokenCount: tokens.count, contextLength: ctx ?? model.config.contextLength, maxChunks: chunks,
-                           scoreAll: scoreAll, bosID: tokenizer.bosID)
-    }
-
-    /// A new pool of worker threads; make one per command and share it.
-    func makePool() -> ThreadPool { ThreadPool(threads: threads) }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import LLMQCore
-import LLMQFormats
-import LLMQQuant
+import LLMQ
 
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,142 +67,55 @@ struct QuantizeCommand: ParsableCommand {
         if targetBpw != nil && imatrix == nil { throw ValidationError("--target-bpw needs --imatrix (from llmq calibrate --sensitivity)") }
     }
 
-    /// `.q8` → q8_0, `.q4` → q4_0; nil for other extensions.
-    static func defaultType(for path: String) -> String? {
-        let lower = path.lowercased()
-        if lower.hasSuffix(".q8") { return "q8_0" }
-        if lower.hasSuffix(".q4") { return "q4_0" }
-        return nil
+    func request() throws -> QuantizeRequest {
+        var r = QuantizeRequest(input: files.input, output: files.output)
+        r.tokenizer = files.out.z
+        r.settings = files.out.settings()
+        if let type {
+            guard let named = DType(name: type) else { throw LLMQError(.usage, "unknown quantization type '\(type)'") }
+            r.type = named
+        }
+        r.group = group
+        r.rules = try tensorTypes.map(QuantizationRecipe.Rule.init(parsing:))
+        if let preset {
+            guard let named = RecipePreset(rawValue: preset) else { throw LLMQError(.usage, "unknown preset '\(preset)'") }
+            r.preset = named
+        }
+        r.scaleSearch = scaleSearch
+        r.importance = imatrix.map(ImportanceInput.file)
+        r.targetBPW = targetBpw
+        r.ladder = try targetTypes.split(separator: ",").map { name in
+            guard let t = DType(name: String(name)) else { throw LLMQError(.usage, "--target-types: llmq cannot write '\(name)'") }
+            return t
+        }
+        r.gptq = gptq.map { GPTQSettings(text: .file($0), chunks: gptqChunks, contextLength: gptqCtx) }
+        r.threads = threads
+        return r
     }
 
     func run() throws {
-        guard let typeName = type ?? Self.defaultType(for: files.output) else {
-            throw LLMQError(.usage, "name the type with --type (q8_0, q5_0, q4_0, q4_1), or use a .q8 or .q4 output", file: files.output)
-        }
-        let format = try ModelFile.outputFormat(for: files.output, explicit: nil)
-        guard format != .llama2c else {
-            throw LLMQError(.usage, "llama2.c checkpoints hold only fp32 or their own int8 groups (use convert --l2c-version 2); quantize to .q4, .q8, .llmq or .gguf",
-                            file: files.output)
-        }
-        var recipe = try QuantizationRecipe(type: typeName, group: group, rules: tensorTypes, scaleSearch: scaleSearch || imatrix != nil)
-        let importance = try imatrix.map(ImatrixFile.read(path:))
-        let source = try files.openInput()
-        if let preset {
-            guard let named = RecipePreset(rawValue: preset) else { throw LLMQError(.usage, "unknown preset '\(preset)'") }
-            recipe.rules = named.rules(base: recipe.base, layers: source.config.layerCount) + recipe.rules
-        }
-        var allocation: [BitAllocation.Choice] = []
-        if let targetBpw, let importance {
-            guard !importance.sensitivities.isEmpty else {
-                throw LLMQError(.usage, "holds no sensitivities; --target-bpw needs llmq calibrate --sensitivity", file: imatrix)
-            }
-            let search = recipe.scaleSearch
-            let ladder = try targetTypes.split(separator: ",").map { name in
-                guard let t = DType(name: String(name)), Quantize.canEncode(t) else {
-                    throw LLMQError(.usage, "--target-types: llmq cannot write '\(name)'")
-                }
-                return t
-            }
-            (recipe, allocation) = try BitAllocation.recipe(for: source, base: recipe, sensitivity: importance.sensitivities,
-                                                            targetBPW: targetBpw, ladder: ladder) { tensor, types in
-                try RoundingError.estimate(source, tensor, types: types, columnWeights: try importance.columnWeights(for: tensor),
-                                           search: search)
-            }
-        }
-        let plan = try recipe.plan(for: source)
-        let stats = QuantizationStats()
-        let feedback = try gptq.map { try GPTQCalibration.factors(source, text: $0, contextLength: gptqCtx, chunks: gptqChunks, threads: threads) } ?? [:]
-        let view = try Quantizer.view(of: source, plan: plan, stats: stats, threads: threads, importance: importance, feedback: feedback)
-        var parameters = ["type": recipe.base.description]
-        if !tensorTypes.isEmpty { parameters["tensor_type"] = tensorTypes.joined(separator: " ") }
-        if recipe.scaleSearch { parameters["scale_search"] = "true" }
-        if let imatrix { parameters["imatrix"] = imatrix }
-        if let preset { parameters["preset"] = preset }
-        if let targetBpw { parameters["target_bpw"] = String(targetBpw) }
-        if let threads { parameters["threads"] = String(threads) }
-        if let gptq { parameters["gptq"] = "\(gptq), \(gptqChunks) chunks of \(gptqCtx) tokens" }
-        let imatrix = self.imatrix
-        let record = { @Sendable in ContainerMetadata.Quantization(plan: plan, stats: stats, imatrix: imatrix) }
-        let seconds = try files.write(view, source: source, command: "quantize", parameters: parameters, format: format,
-                                      threads: threads, quantization: record)
-        // The summary comes from the file as written (a container or any other format).
-        let written = try ModelFile.open(files.output)
-        let quantization = record()
-        let summary = QuantizeSummary(input: source, output: written, quantization: quantization, seconds: seconds)
+        let result = try Terminal.withProgress { try LLMQ.quantize(try request(), progress: $0) }
+        ConversionArguments.note(ConversionResult(input: result.input, output: result.output, format: result.format, tensorCount: result.tensors.count,
+                                                  inputBytes: result.totals.inputBytes, outputBytes: result.totals.outputBytes,
+                                                  seconds: result.totals.seconds))
         if json {
-            try Terminal.json(summary)
+            try Terminal.json(result)
         } else {
-            print(RecipeTable.render(quantization, tensors: written.tensors))
-            if let targetBpw {
-                print(BitAllocationSummary.render(allocation, target: targetBpw))
-            }
-            print(summary.totalsLine)
+            print(RecipeTable.render(result))
+            if let allocation = result.bitAllocation { print(Self.render(allocation)) }
+            print(Self.totalsLine(result.totals))
         }
     }
-}
 
-/// What `quantize` reports: per tensor what it became and its error, and the totals.
-struct QuantizeSummary: Encodable {
-    struct Row: Encodable {
-        var name: String
-        var shape: [Int]
-        var from: String
-        var to: String
-        var bytes: Int
-        var storedBytes: Int
-        var rmse: Double?
-        var snrDB: Double?
-        var reason: String?
-    }
-
-    struct Totals: Encodable {
-        var inputBytes: Int
-        var outputBytes: Int
-        var parameters: Int
-        /// Stored tensor bits over all parameters, norms and fallbacks included.
-        var bitsPerWeight: Double
-        var seconds: Double
-        var megabytesPerSecond: Double
-    }
-
-    var input: String
-    var output: String
-    var recipe: ContainerMetadata.Recipe?
-    var tensors: [Row]
-    var totals: Totals
-
-    init(input: Model, output: Model, quantization: ContainerMetadata.Quantization, seconds: Double) {
-        self.input = input.path
-        self.output = output.path
-        recipe = quantization.recipe
-        let records = Dictionary(quantization.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        tensors = output.tensors.map { t in
-            let r = records[t.name]
-            return Row(name: t.name, shape: t.shape, from: r?.sourceDType ?? t.dtype.description, to: t.dtype.description,
-                       bytes: t.byteCount, storedBytes: t.storedByteCount, rmse: r?.rmse, snrDB: r?.snrDB, reason: r?.reason)
-        }
-        let parameters = output.parameterCount
-        let stored = output.tensors.reduce(0) { $0 + $1.storedByteCount }
-        totals = Totals(inputBytes: input.totalFileBytes, outputBytes: output.totalFileBytes, parameters: parameters,
-                        bitsPerWeight: parameters > 0 ? Double(stored * 8) / Double(parameters) : 0, seconds: seconds,
-                        megabytesPerSecond: Double(input.totalFileBytes) / 1e6 / max(seconds, 1e-9))
-    }
-
-    var totalsLine: String {
-        let t = totals
-        return "totals: \(Format.bytes(t.inputBytes)) → \(Format.bytes(t.outputBytes)) (\(Format.fixed(Double(t.outputBytes) / Double(max(t.inputBytes, 1)) * 100, 1))%), "
+    static func totalsLine(_ t: QuantizeResult.Totals) -> String {
+        "totals: \(Format.bytes(t.inputBytes)) → \(Format.bytes(t.outputBytes)) (\(Format.fixed(Double(t.outputBytes) / Double(max(t.inputBytes, 1)) * 100, 1))%), "
             + "\(Format.count(t.parameters)) parameters at \(Format.fixed(t.bitsPerWeight, 3)) bits per weight, "
             + "\(Format.fixed(t.seconds, 2)) s (\(Format.fixed(t.megabytesPerSecond, 0)) MB/s of input)"
     }
-}
 
-/// The `--target-bpw` line: how many matrices each type took, and the divergence the model expects.
-enum BitAllocationSummary {
-    static func render(_ choices: [BitAllocation.Choice], target: Double) -> String {
-        let counts = Dictionary(grouping: choices, by: \.chosen).map { ($0.key, $0.value.count) }
-            .sorted { $0.0.bitsPerWeight > $1.0.bitsPerWeight }
-            .map { "\($0.0) ×\($0.1)" }.joined(separator: ", ")
-        let expected = choices.reduce(0) { $0 + $1.estimatedKLD }
-        return "target \(target) bits per weight: \(counts) of \(choices.count) matrices; expected KLD from the sensitivities \(String(format: "%.4f", expected))"
+    /// The `--target-bpw` line: how many matrices each type took, and the divergence the model expects.
+    static func render(_ a: BitAllocationResult) -> String {
+        let counts = a.typeCounts.map { "\($0.type) ×\($0.count)" }.joined(separator: ", ")
+        return "target \(a.targetBPW) bits per weight: \(counts) of \(a.choices.count) matrices; expected KLD from the sensitivities \(String(format: "%.4f", a.expectedKLD))"
     }
 }

@@ -1,8 +1,5 @@
 import ArgumentParser
-import Foundation
-import LLMQCore
-import LLMQEngine
-import LLMQVerify
+import LLMQ
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,53 +53,15 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let pool = options.makePool()
-        let (candidateModel, candidateTokenizer) = try options.open(candidate)
-        let referenceInput: ReferenceInput, tokens: [Int], plan: EvaluationPlan
-        var referenceSide: VerifyReport.Side, referenceModel: Model?
-        if SavedReference.isReferenceFile(reference) {
-            let saved = try SavedReference.read(path: reference)
-            try checkAgainst(saved, candidateTokenizer)
-            (referenceInput, tokens, plan) = (.saved(saved), saved.tokens, saved.plan)
-            referenceSide = VerifyReport.Side(path: reference, format: "saved reference logits of "
-                                                 + "\(saved.header.model) (\(saved.header.modelFormat))")
-        } else {
-            let (model, tokenizer) = try options.open(reference)
-            guard TokenizerIdentity.fingerprint(tokenizer) == TokenizerIdentity.fingerprint(candidateTokenizer) else {
-                throw LLMQError(.usage, "the reference and the candidate have different tokenizers; their token ids cannot be compared",
-                                file: candidate)
-            }
-            tokens = try options.tokens(tokenizer)
-            plan = try options.plan(tokens, model: model, tokenizer: tokenizer)
-            referenceInput = .model(try ChunkRunner(model: model, plan: plan, batchSize: options.batch, pool: pool))
-            referenceSide = VerifyReport.Side(model: model, path: reference)
-            referenceModel = model
-        }
-        let candidateRunner = try ChunkRunner(model: candidateModel, plan: plan, batchSize: options.batch, simulate: simulate, pool: pool)
-        let writer = try referenceModel.flatMap { model in
-            try saveReference.map { path in
-                try ReferenceLogitsWriter(
-                    path: path,
-                    header: SavedReference.Header(plan: plan, model: model, tokenizer: candidateTokenizer, text: options.text,
-                                                  maxKept: referenceMaxKept, tailMass: referenceTail),
-                    tokens: tokens, refusingToOverwrite: [reference, candidate] + [options.text, options.z].compactMap { $0 })
-            }
-        }
-
-        let start = ContinuousClock.now
-        let progress = Progress("verify")
-        let comparison = try Verification.compare(reference: referenceInput, candidate: candidateRunner, tokens: tokens, plan: plan,
-                                                  save: writer) { progress.update($0, plan.chunkCount) }
-        progress.finish()
-        try writer?.commit()
-        let tensors = try referenceModel.map { try WeightComparison.compare(reference: $0, candidate: candidateModel) }
-        let report = VerifyReport(
-            reference: referenceSide,
-            candidate: VerifyReport.Side(model: candidateModel, path: candidate,
-                                         mode: simulate ? "simulated (fp32 from dequantized weights)" : "native kernels"),
-            text: options.text ?? (referenceInput.savedText), plan: plan, comparison: comparison, tensors: tensors,
-            gates: Gates(maxKLD: maxKld, maxPPLIncreasePercent: maxPplIncrease, minTop1Percent: minTop1),
-            seconds: (ContinuousClock.now - start) / .seconds(1))
+        var request = VerifyRequest(reference: reference, candidate: candidate, text: options.text.map(TextInput.file),
+                                    gates: Gates(maxKLD: maxKld, maxPPLIncreasePercent: maxPplIncrease, minTop1Percent: minTop1))
+        request.tokenizer = options.z
+        request.evaluation = options.settings
+        request.simulate = simulate
+        request.saveReference = saveReference
+        request.referenceMaxKept = referenceMaxKept
+        request.referenceTailMass = referenceTail
+        let report = try Terminal.withProgress { try LLMQ.verify(request, progress: $0) }
         if json {
             try Terminal.json(report)
         } else {
@@ -113,36 +72,5 @@ struct VerifyCommand: ParsableCommand {
         if !failed.isEmpty {
             throw GateFailure(description: "quality gate failed: " + failed.map(\.description).joined(separator: "; "))
         }
-    }
-
-    /// With a saved reference, the run's settings come from the file; conflicting options are errors.
-    private func checkAgainst(_ saved: SavedReference, _ candidateTokenizer: any Tokenizer) throws {
-        let h = saved.header
-        if let ctx = options.ctx, ctx != h.contextLength {
-            throw LLMQError(.usage, "was saved with --ctx \(h.contextLength), not \(ctx)", file: reference)
-        }
-        if let chunks = options.chunks, chunks != h.chunkCount {
-            throw LLMQError(.usage, "was saved with \(h.chunkCount) chunks, not \(chunks)", file: reference)
-        }
-        if options.scoreAll != h.scoreAll {
-            throw LLMQError(.usage, "was saved \(h.scoreAll ? "with" : "without") --score-all", file: reference)
-        }
-        if saveReference != nil { throw LLMQError(.usage, "is already a saved reference; --save-reference needs a model", file: reference) }
-        guard TokenizerIdentity.hex(TokenizerIdentity.fingerprint(candidateTokenizer)) == h.tokenizer else {
-            throw LLMQError(.usage, "the candidate's tokenizer differs from the one the reference was saved with", file: candidate)
-        }
-        if options.text != nil {
-            let tokens = try options.tokens(candidateTokenizer)
-            guard Array(tokens.prefix(saved.tokens.count)) == saved.tokens else {
-                throw LLMQError(.usage, "the text does not tokenize to the tokens the reference was saved with", file: options.text)
-            }
-        }
-    }
-}
-
-extension ReferenceInput {
-    var savedText: String? {
-        if case .saved(let saved) = self { return saved.header.text }
-        return nil
     }
 }

@@ -12,7 +12,7 @@ public enum GGUFWriter {
 
     /// - Parameter name: `general.name`; defaults to the source file's name without its extension.
     public static func write(_ model: Model, to path: String, name: String? = nil,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws {
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         try model.validateLlamaTensors()
         let plan = try order(model).map { t -> (tensor: Tensor, typeID: UInt32, bytes: Int) in
             if let id = GGMLType.id(for: t.dtype) { return (t, id, t.byteCount) }
@@ -56,7 +56,7 @@ public enum GGUFWriter {
             }
             model.release(entry.tensor)
             try out.align(to: alignment)
-            progress(i + 1, plan.count)
+            try progress(i + 1, plan.count)
         }
         try out.commit()
     }

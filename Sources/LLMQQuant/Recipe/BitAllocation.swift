@@ -9,7 +9,7 @@ import LLMQCore
 /// matrix's own rounding error there.
 public enum BitAllocation {
     /// How finely `llmq calibrate --sensitivity` measures: one forward pass per unit.
-    public enum Granularity: String, CaseIterable, Sendable {
+    public enum Granularity: String, CaseIterable, Sendable, Codable {
         /// A layer's attention matrices, a layer's feed-forward matrices, the embedding, the classifier.
         case block
         /// Every matrix alone.
@@ -51,7 +51,7 @@ public enum BitAllocation {
     }
 
     /// One matrix's decision.
-    public struct Choice: Sendable, Equatable {
+    public struct Choice: Sendable, Equatable, Codable {
         public var tensor: String
         /// Its measured share of the KL divergence at the measurement type.
         public var sensitivity: Double
