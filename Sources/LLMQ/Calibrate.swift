@@ -71,7 +71,7 @@ public func calibrate(_ request: CalibrateRequest, cancellation: CancellationTok
     let pool = try request.evaluation.makePool()
     let (model, tokenizer) = try ModelInput.openForEvaluation(request.model, tokenizer: request.tokenizer)
     let text = try request.text.tokens(tokenizer)
-    let plan = try text.plan(contextLength: request.evaluation.contextLength(for: model, cap: EvaluationSettings.defaultContextLength), maxChunks: request.evaluation.maxChunks,
+    let plan = try text.plan(contextLength: request.evaluation.contextLength(for: model), maxChunks: request.evaluation.maxChunks,
                              scoreAll: true)
     let runner = try ChunkRunner(model: model, plan: plan, batchSize: request.evaluation.batchSize, pool: pool)
     let start = ContinuousClock.now

@@ -37,11 +37,11 @@ public enum TextInput: Sendable, Hashable {
 
 /// How a text is cut and run by `perplexity`, `verify` and `calibrate`.
 public struct EvaluationSettings: Sendable, Hashable, Codable {
-    /// Tokens per chunk `calibrate` uses when none is asked for, capped at the model's context.
+    /// Tokens per chunk when none is asked for, capped at the model's context: what llama.cpp's
+    /// perplexity figures are usually quoted at, and short enough for a few pages of text.
     public static let defaultContextLength = 512
 
-    /// Tokens per chunk; nil: the model's context length (`calibrate`: `defaultContextLength`, or
-    /// the model's context length when shorter).
+    /// Tokens per chunk; nil: `defaultContextLength`, or the model's context length when shorter.
     public var contextLength: Int?
     /// Score at most this many chunks; nil: all the text holds.
     public var maxChunks: Int?
@@ -60,9 +60,9 @@ public struct EvaluationSettings: Sendable, Hashable, Codable {
         self.threads = threads
     }
 
-    /// The chunk length for `model`, capped at `cap` when none is asked for.
-    func contextLength(for model: Model, cap: Int = .max) -> Int {
-        contextLength ?? min(cap, model.config.contextLength)
+    /// The chunk length for models of these context lengths.
+    func contextLength(for models: Model...) -> Int {
+        contextLength ?? models.map(\.config.contextLength).reduce(Self.defaultContextLength, min)
     }
 
     func makePool() throws -> ThreadPool {

@@ -32,6 +32,7 @@ public struct QuantizeRequest: Sendable {
     /// Round with error feedback over calibration text (q8_0, q5_0 and q4_0 matrices).
     public var gptq: GPTQSettings?
     /// Threads for quantizing and for GPTQ's forward passes and factorizations; nil: every core.
+    /// The file's bytes do not depend on it.
     public var threads: Int?
     public var settings = OutputSettings()
 
@@ -120,7 +121,8 @@ public func quantize(_ request: QuantizeRequest, cancellation: CancellationToken
     return QuantizeResult(written: written, file: file, quantization: record(), bitAllocation: allocation)
 }
 
-/// What a container records of the request.
+/// What a container records of the request: everything that decides the bytes, nothing that
+/// does not (the thread count), so the same input and request give the same file.
 private func provenance(_ request: QuantizeRequest, recipe: QuantizationRecipe) -> [String: String] {
     var parameters = ["type": recipe.base.description]
     if !request.rules.isEmpty { parameters["tensor_type"] = request.rules.map(\.description).joined(separator: " ") }
@@ -128,7 +130,6 @@ private func provenance(_ request: QuantizeRequest, recipe: QuantizationRecipe) 
     if let importance = request.importance { parameters["imatrix"] = importance.name }
     if let preset = request.preset { parameters["preset"] = preset.rawValue }
     if let target = request.targetBPW { parameters["target_bpw"] = String(target) }
-    if let threads = request.threads { parameters["threads"] = String(threads) }
     if let gptq = request.gptq { parameters["gptq"] = gptq.description }
     return parameters
 }

@@ -68,7 +68,7 @@ public func verify(_ request: VerifyRequest, cancellation: CancellationToken? = 
         }
         guard let input = request.text else { throw LLMQError(.usage, "--text FILE is required") }
         text = try input.tokens(tokenizer)
-        plan = try text.plan(contextLength: settings.contextLength(for: model), maxChunks: settings.maxChunks,
+        plan = try text.plan(contextLength: settings.contextLength(for: model, candidate), maxChunks: settings.maxChunks,
                              scoreAll: settings.scoreAll)
         reference = .model(try ChunkRunner(model: model, plan: plan, batchSize: settings.batchSize, pool: pool))
         referenceSide = VerifyReport.Side(model: model, path: request.reference)

@@ -10,7 +10,7 @@ struct EvaluationOptions: ParsableArguments {
                                              valueName: "tokenizer"))
     var z: String?
 
-    @Option(help: "Tokens per chunk (default: the model's context length).")
+    @Option(help: "Tokens per chunk (default: \(EvaluationSettings.defaultContextLength), or the model's context length when shorter).")
     var ctx: Int?
 
     @Option(help: "Score at most this many chunks (default: all the text holds).")
