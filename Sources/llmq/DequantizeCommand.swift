@@ -1,5 +1,5 @@
 import ArgumentParser
-import LLMQQuant
+import LLMQCore
 
 struct DequantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
