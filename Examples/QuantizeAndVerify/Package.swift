@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 // A program that uses llmq as a library, by version tag as any other package would. The URL comes
 // from LLMQ_PACKAGE_URL (scripts/example-consumer points it at a tagged copy of the current
 // commit); by default it is the llmq checkout this example sits in, which must carry the tag.

@@ -5,6 +5,7 @@
 //
 // `import LLMQ` brings the modules the requests and results are made of: the model and its
 // formats, the quantizer's recipes, the engine's tokenizers and the verification reports.
+@_exported import LLMQBlocks
 @_exported import LLMQCore
 @_exported import LLMQEngine
 @_exported import LLMQFormats

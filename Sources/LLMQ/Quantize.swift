@@ -90,7 +90,7 @@ public func quantize(_ request: QuantizeRequest, cancellation: CancellationToken
         throw LLMQError(.usage, "--target-bpw needs --imatrix (from llmq calibrate --sensitivity)")
     }
     guard let type = request.type ?? QuantizeRequest.defaultType(for: request.output) else {
-        throw LLMQError(.usage, "name the type with --type (q8_0, q5_0, q4_0, q4_1), or use a .q8 or .q4 output", file: request.output)
+        throw LLMQError(.usage, "name the type with --type (\(QuantizationRecipe.writableTypes)), or use a .q8 or .q4 output", file: request.output)
     }
     let format = try ModelFile.outputFormat(for: request.output, explicit: request.settings.format)
     guard format != .llama2c else {

@@ -136,7 +136,7 @@ public enum Bench {
             let kernels = KernelBenchmarks(rows: config.hiddenDim, cols: config.dim, pool: pool, plan: o.plan)
             let shape = "\(config.hiddenDim)×\(config.dim)"
             let streamBytes = o.streamBytes
-            for dtype in [DType.f32, .f16, .q8_0, .q5_0, .q4_0, .q4_1] {
+            for dtype in BlockTypes.encodable.map({ DType($0) }).filter(MatVec.supports) {
                 note("kernels \(dtype)")
                 rows.append(row("kernels", "matvec \(dtype) \(shape) in cache", try kernels.matvecInCache(dtype), figure: .bandwidth))
                 rows.append(row("kernels", "matvec \(dtype) streaming \(streamBytes >> 20) MiB", try kernels.matvecStreaming(dtype, bytes: streamBytes),

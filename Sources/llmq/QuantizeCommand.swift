@@ -16,7 +16,7 @@ struct QuantizeCommand: ParsableCommand {
 
     @OptionGroup var files: ConversionArguments
 
-    @Option(help: "Base type: q8_0, q5_0, q4_0, q4_1 (or f16, bf16, f32); default from OUT's extension.")
+    @Option(help: "Base type, one of \(QuantizationRecipe.writableTypes); default from OUT's extension.")
     var type: String?
 
     @Option(help: "Group size (elements per block) of the base type: 32, 64, 128 or 256.")
@@ -45,7 +45,7 @@ struct QuantizeCommand: ParsableCommand {
                                valueName: "file"))
     var imatrix: String?
 
-    @Option(help: ArgumentHelp("Round with error feedback (GPTQ): run the model over this calibration text, collect each matrix input's second moments, and let every rounding error be absorbed by the columns not yet rounded (q8_0, q5_0 and q4_0 matrices).",
+    @Option(help: ArgumentHelp("Round with error feedback (GPTQ): run the model over this calibration text, collect each matrix input's second moments, and let every rounding error be absorbed by the columns not yet rounded (matrices of types with one scale per block).",
                                valueName: "text"))
     var gptq: String?
 

@@ -12,7 +12,7 @@ struct GGUFReferenceTests {
     static func compare(_ values: [Float], group: Int = 32, types: [String], label: String) throws {
         let reference = try TestData.gguf(values, group: group, types: types)
         for name in types {
-            let dtype = try #require(DType(name: name).map { $0.isBlockQuantized ? DType($0.kind, blockSize: group) : $0 })
+            let dtype = try #require(DType(name: name).map { $0.isBlockQuantized ? $0.grouped(group) : $0 })
             let ours = try TestData.llmq(values, as: dtype)
             let theirs = try #require(reference.bytes[name])
             if let at = TestData.firstDifference(ours.bytes, theirs) {

@@ -1,5 +1,4 @@
 import LLMQCore
-import LLMQQuant
 
 /// Writes a `Model` as a GGUF v3 `llama` file that llama.cpp loads without side files: the
 /// `llama.*` config keys, the `tokenizer.ggml.*` vocabulary, then every tensor aligned to 32 bytes.
@@ -80,12 +79,15 @@ public enum GGUFWriter {
     /// `general.file_type` (llama.cpp's `llama_ftype`) after the dtype holding most matrix
     /// elements; nil for a mix llama.cpp has no name for.
     static func fileType(_ tensors: [Tensor], _ stored: [DType]) -> UInt32? {
-        var elements: [DType.Kind: Int] = [:]
-        for (t, d) in zip(tensors, stored) where t.shape.count == 2 { elements[d.kind, default: 0] += t.elementCount }
-        guard let main = elements.max(by: { $0.value < $1.value })?.key else { return nil }
-        let ftypes: [DType.Kind: UInt32] = [.f32: 0, .f16: 1, .q4_0: 2, .q4_1: 3, .q8_0: 7, .q5_0: 8, .q5_1: 9, .q2_K: 10,
-                                            .q3_K: 12, .q4_K: 15, .q5_K: 17, .q6_K: 18, .bf16: 32]
-        return ftypes[main]
+        var elements: [DType: Int] = [:]
+        for (t, d) in zip(tensors, stored) where t.shape.count == 2 { elements[DType(d.type), default: 0] += t.elementCount }
+        // Ties go to the type listed first in the registry, so the result does not depend on hashing.
+        let main = elements.max { a, b in a.value != b.value ? a.value < b.value : order(a.key) > order(b.key) }?.key
+        return main?.type.ggufFileType
+    }
+
+    private static func order(_ dtype: DType) -> Int {
+        BlockTypes.all.firstIndex { ObjectIdentifier($0) == ObjectIdentifier(dtype.type) } ?? Int.max
     }
 
     static func writeString(_ bytes: [UInt8], to out: AtomicFileWriter) throws {

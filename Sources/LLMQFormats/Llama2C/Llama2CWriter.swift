@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import LLMQCore
-import LLMQQuant
 
 /// Writes llama2.c checkpoints that `run.c` (v0) and `runq.c` (v2) load, and `export.py`'s v1.
 public enum Llama2CWriter {
@@ -59,7 +58,7 @@ public enum Llama2CWriter {
     /// export.py's quantize_q80: per group, scale = max|w| / 127 and q = round-half-even(w / scale);
     /// all int8 values of the tensor, then all fp32 scales.
     static func writeGrouped(_ model: Model, _ t: Tensor, group: Int, to out: AtomicFileWriter) throws {
-        if t.dtype == DType(.q8_l2c, blockSize: group) {
+        if t.dtype == DType(Q8_L2C.self, blockSize: group) {
             try out.write(try model.data(t))
             return
         }

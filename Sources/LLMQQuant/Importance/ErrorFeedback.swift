@@ -1,4 +1,5 @@
 import Foundation
+import LLMQBlocks
 import LLMQCore
 
 /// Rounding with error feedback (GPTQ; Frantar et al., 2022) for the symmetric block types: a row
@@ -117,12 +118,12 @@ public final class ErrorFeedback: @unchecked Sendable {
     }
 
     /// Quantizes `rows` rows of `width` values at `values` (overwritten: they carry the errors
-    /// pushed forward) as `codec` blocks of `blockSize`, writing whole rows to `output`. Rows go
+    /// pushed forward) as `type` blocks of `blockSize`, writing whole rows to `output`. Rows go
     /// four at a time so that each row of U is read once for four.
-    func quantize(_ values: UnsafeMutablePointer<Float>, rows: Int, codec: any SymmetricBlockCodec, blockSize g: Int,
+    func quantize(_ values: UnsafeMutablePointer<Float>, rows: Int, type: any SymmetricBlockType.Type, blockSize g: Int,
                   into output: UnsafeMutableRawPointer) {
-        let n = width, (lowest, highest) = codec.levels
-        let blockBytes = codec.layout.blockBytes(g), rowBytes = n / g * blockBytes
+        let n = width, lowest = type.levels.lowerBound, highest = type.levels.upperBound
+        let blockBytes = type.blockBytes(groupSize: g), rowBytes = n / g * blockBytes
         let spare = UnsafeMutablePointer<Float>.allocate(capacity: n)
         let levels = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * n)
         defer { spare.deallocate(); levels.deallocate() }
@@ -160,7 +161,7 @@ public final class ErrorFeedback: @unchecked Sendable {
                             }
                         }
                         for r in 0..<count {
-                            codec.store(scale: scale[r], levels: levels + r * n + b, blockSize: g,
+                            type.store(scale: scale[r], levels: levels + r * n + b, groupSize: g,
                                         into: output + (r0 + r) * rowBytes + b / g * blockBytes)
                         }
                     }

@@ -1,8 +1,8 @@
 import LLMQCore
 
 /// Mixed precision under a bit budget (`llmq quantize --target-bpw`): every matrix starts at the
-/// recipe's base type (the classifier too), then matrices climb a ladder of wider types (q5_0,
-/// q8_0) where that removes the most expected divergence per extra bit, as long as the whole
+/// recipe's base type (the classifier too), then matrices climb a ladder of wider types
+/// (`defaultLadder`) where that removes the most expected divergence per extra bit, as long as the whole
 /// model (norms and fallbacks included) stays within the budget. A matrix's sensitivity is its
 /// share of the mean KL divergence its measurement unit causes when that unit alone is quantized
 /// with `measurementRecipe()` (`llmq calibrate --sensitivity`); at other types it is scaled by the
@@ -68,8 +68,13 @@ public enum BitAllocation {
         public var upgraded: Bool { chosen != base }
     }
 
-    /// The rungs `--target-bpw` climbs by default: one bit more than q4_0, then eight-bit.
-    public static let defaultLadder: [DType] = [.q5_0, .q8_0]
+    /// The rungs `--target-bpw` climbs by default: the types with one scale per block (which
+    /// error feedback can also round) wider than the measurement type, narrowest first.
+    public static var defaultLadder: [DType] {
+        let floor = (try? measurementRecipe().base.bitsPerWeight) ?? 0
+        return BlockTypes.all.filter { $0 is any SymmetricBlockType.Type }.map { DType($0) }
+            .filter { $0.bitsPerWeight > floor }.sorted { $0.bitsPerWeight < $1.bitsPerWeight }
+    }
 
     /// The recipe `base` plus one rule per matrix that a bit budget moves up `ladder`.
     ///

@@ -74,8 +74,8 @@ extension QuantizationRecipe {
     /// The same type at the largest group that divides the row, else a float type.
     static func fallback(_ dtype: DType, cols: Int, source: DType) -> (DType, String) {
         let why = "rows of \(cols) are not a multiple of the \(dtype) block (\(dtype.blockSize))"
-        if let group = [256, 128, 64, 32].first(where: { $0 < dtype.blockSize && cols % $0 == 0 }) {
-            return (DType(dtype.kind, blockSize: group), "\(why): group \(group)")
+        if let group = GroupSizes.flexible.reversed().first(where: { $0 < dtype.blockSize && cols % $0 == 0 && dtype.type.accepts(groupSize: $0) }) {
+            return (dtype.grouped(group), "\(why): group \(group)")
         }
         let float: DType = source == .bf16 ? .bf16 : .f16
         return (float, "\(why): \(float)")

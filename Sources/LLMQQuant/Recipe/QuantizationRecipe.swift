@@ -1,3 +1,4 @@
+import LLMQBlocks
 import LLMQCore
 
 /// What a quantization asks for: a base type and group for the weight matrices, and `REGEX=TYPE`
@@ -54,7 +55,7 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
 
     public init(base: DType, rules: [Rule] = [], scaleSearch: Bool = false) throws {
         guard Quantize.canEncode(base) else {
-            throw LLMQError(.usage, "llmq cannot quantize to \(base) (types: f32, f16, bf16, q8_0, q5_0, q4_0, q4_1; groups 32, 64, 128, 256)")
+            throw LLMQError(.usage, "llmq cannot quantize to \(base) (\(Self.writableTypes))")
         }
         for rule in rules { try rule.validate() }
         self.base = base
@@ -69,10 +70,19 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
         var base = named
         if let group {
             guard named.isBlockQuantized else { throw LLMQError(.usage, "a group size applies to block types, not \(named)") }
-            base = DType(named.kind, blockSize: group)
-            guard base.isValidBlockSize else { throw LLMQError(.usage, "group size \(group) is not one of 32, 64, 128, 256") }
+            base = named.grouped(group)
+            guard base.isValidBlockSize else { throw LLMQError(.usage, "\(named) does not take groups of \(group) (\(Self.writableTypes))") }
         }
         try self.init(base: base, rules: try rules.map(Rule.init(parsing:)), scaleSearch: scaleSearch)
+    }
+
+    /// The types a recipe may name, with the group sizes they take besides their own: "f32, …,
+    /// q4_0 (groups 32, 64, 128, 256), …", for messages and help.
+    public static var writableTypes: String {
+        BlockTypes.encodable.map { type in
+            let groups = GroupSizes.flexible.filter { type.accepts(groupSize: $0) }
+            return groups.count > 1 ? "\(type.name) (groups \(groups.map(String.init).joined(separator: ", ")))" : type.name
+        }.joined(separator: ", ")
     }
 
     /// The classifier's type unless a rule names it: q8_0 when the base has fewer bits.
@@ -101,7 +111,7 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(base.kind.rawValue, forKey: .type)
+        try c.encode(base.name, forKey: .type)
         if base.isBlockQuantized { try c.encode(base.blockSize, forKey: .group) }
         try c.encode(rules, forKey: .rules)
         if scaleSearch { try c.encode(true, forKey: .scaleSearch) }

@@ -67,3 +67,25 @@ public enum RoundingError {
         return results.withLock { $0 }
     }
 }
+
+extension ImportanceMatrix {
+    /// Σ over all elements of w_col · (x − x̂)²: the importance-weighted squared error of a
+    /// quantized matrix (`reference` and `approximation` row-major, `weights` one per column).
+    public static func weightedError(_ reference: UnsafeBufferPointer<Float>, _ approximation: UnsafeBufferPointer<Float>,
+                                     weights: [Float]) -> Double {
+        let cols = weights.count
+        guard cols > 0 else { return 0 }
+        var total = 0.0
+        weights.withUnsafeBufferPointer { w in
+            for start in stride(from: 0, to: reference.count, by: cols) {
+                var row: Float = 0
+                for j in 0..<cols {
+                    let d = reference[start + j] - approximation[start + j]
+                    row += w[j] * d * d
+                }
+                total += Double(row)
+            }
+        }
+        return total
+    }
+}

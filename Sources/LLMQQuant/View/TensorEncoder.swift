@@ -1,4 +1,5 @@
 import Dispatch
+import LLMQBlocks
 import LLMQCore
 
 /// Re-encodes one tensor into another dtype: rows are split into chunks that the threads take in
@@ -64,8 +65,8 @@ private struct Job: @unchecked Sendable {
     /// The column weights repeated for a chunk's rows (every chunk starts at a row), or nil for
     /// the reference rounding.
     let importance: [Float]?
-    /// The error-feedback rounding and the codec it drives, when asked for and the type allows it.
-    let feedback: (ErrorFeedback, any SymmetricBlockCodec)?
+    /// The error-feedback rounding and the block type it drives, when asked for and the type allows it.
+    let feedback: (ErrorFeedback, any SymmetricBlockType.Type)?
 
     init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int, columnWeights: [Float]?,
          feedback: ErrorFeedback?) {
@@ -80,8 +81,8 @@ private struct Job: @unchecked Sendable {
         floats = inputDType == .f32 && aligned ? input.baseAddress!.assumingMemoryBound(to: Float.self) : nil
         let chunkRows = min(rowsPerChunk, rows)
         importance = columnWeights.map { w in (0..<chunkRows).flatMap { _ in w } }
-        if let feedback, feedback.width == cols, let codec = BlockCodecs.codec(for: dtype.kind) as? any SymmetricBlockCodec {
-            self.feedback = (feedback, codec)
+        if let feedback, feedback.width == cols, dtype.isValidBlockSize, let type = dtype.type as? any SymmetricBlockType.Type {
+            self.feedback = (feedback, type)
         } else {
             self.feedback = nil
         }
@@ -102,12 +103,12 @@ private struct Job: @unchecked Sendable {
             values = UnsafePointer(scratch)
         }
         let restored = scratch + elements.count
-        if let (feedback, codec) = feedback {
+        if let (feedback, type) = feedback {
             try Quantize.requireFinite(UnsafeBufferPointer(start: values, count: elements.count), as: dtype)
             let working = restored + elements.count
             working.update(from: values, count: elements.count)
-            feedback.quantize(working, rows: last - first, codec: codec, blockSize: dtype.blockSize, into: encoded.baseAddress!)
-            try Quantize.checkScales(UnsafeRawBufferPointer(encoded), dtype, layout: codec.layout)
+            feedback.quantize(working, rows: last - first, type: type, blockSize: dtype.blockSize, into: encoded.baseAddress!)
+            try Quantize.checkParameters(UnsafeRawBufferPointer(encoded), dtype, type)
         } else {
             try encode(values, count: elements.count, into: encoded, first: elements.lowerBound)
         }

@@ -1,0 +1,122 @@
+#if arch(x86_64) && !PortableKernels
+import LLMQCore
+
+/// Y_i = X·W_iᵀ over whole tiles: the tiles of all N matrices form one index space that threads
+/// take contiguous chunks of (`rowsPerTile` rows each). One input goes row by row or in pairs
+/// (`decode`); a batch goes in groups of eight interleaved rows (`InterleavedTile`), and the
+/// few rows left at the end of a thread's chunk two at a time over panels of inputs that stay
+/// in cache.
+struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
+    let w: InlineArray<N, WeightMatrix>
+    let x: QuantizedActivations
+    let count: Int
+    let y: InlineArray<N, UnsafeMutablePointer<Float>>
+    let pool: ThreadPool
+
+    /// Rows per unit of the work split.
+    static var rowsPerTile: Int { 4 }
+    /// Inputs per panel: 64 vectors of a few KiB of int8 quants each stay in L2.
+    static var panel: Int { 64 }
+
+    func visit<K: BlockKernel, G: GroupSize>(_ kernel: K.Type, _ group: G.Type) {
+        let tile = Self.rowsPerTile
+        var tiles = InlineArray<N, Int>(repeating: 0)
+        for i in 0..<N { tiles[i] = (w[i].rows + tile - 1) / tile }
+        let w = w, x = x, count = count, y = y
+        // Integer kernels run at several elements per nanosecond: hand a thread ≥ 128K of them.
+        let grain = max(1, 131_072 / max(tile * w[0].cols * count, 1))
+        pool.parallelFor(MatVec.total(tiles), grain: grain) { range in
+            MatVec.segments(tiles, range) { i, local in
+                Self.rows(K.self, G.self, w[i], tiles: local, x, count: count, y[i])
+            }
+        }
+    }
+
+    /// Rows of tiles `tiles` of one matrix, for every input.
+    @inline(__always)
+    private static func rows<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, tiles: Range<Int>,
+                                                          _ x: QuantizedActivations, count: Int, _ y: UnsafeMutablePointer<Float>) {
+        let tile = rowsPerTile, end = min(w.rows, tiles.upperBound * tile)
+        if count == 1 { return decode(K.self, G.self, w, rows: tiles.lowerBound * tile..<end, x, y) }
+        var first = tiles.lowerBound * tile
+        if end - first >= InterleavedTile<K, G>.rows {
+            first = interleaved(K.self, G.self, w, rows: first..<end, x, count: count, y)
+        }
+        var t0 = 0
+        while t0 < count {
+            let t1 = min(count, t0 + panel)
+            var r = first
+            while r + 2 <= end {
+                inputs(QuantizedTile<2, 4>.self, QuantizedTile<2, 2>.self, QuantizedTile<2, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
+                r += 2
+            }
+            if r < end {
+                inputs(QuantizedTile<1, 4>.self, QuantizedTile<1, 2>.self, QuantizedTile<1, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
+            }
+            t0 = t1
+        }
+    }
+
+    /// Groups of eight rows through `InterleavedTile`, each packed once for all the inputs
+    /// (a few KiB that stay in L1 while the inputs stream from L2); returns the first row left.
+    private static func interleaved<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, rows: Range<Int>,
+                                                                 _ x: QuantizedActivations, count: Int,
+                                                                 _ y: UnsafeMutablePointer<Float>) -> Int {
+        typealias Tile = InterleavedTile<K, G>
+        let subBlocks = x.blocksPerVector
+        return withUnsafeTemporaryAllocation(byteCount: Tile.scratchBytes(subBlocks: subBlocks), alignment: 64) { scratch in
+            var r = rows.lowerBound
+            while r + Tile.rows <= rows.upperBound {
+                Tile.pack(w, row: r, subBlocks: subBlocks, into: scratch.baseAddress!)
+                Tile.multiply(scratch.baseAddress!, subBlocks: subBlocks, x, inputs: 0..<count, y + r, ldy: w.rows)
+                r += Tile.rows
+            }
+            return r
+        }
+    }
+
+    /// One input: every weight byte is used once, so the speed is how fast rows arrive from memory.
+    /// Several interleaved rows (the batched tile's four) defeat the hardware prefetchers, so rows
+    /// go one by one (`decodeRows` 1) or, for types with more work per byte, in pairs (one row's
+    /// chain of dependent FMAs would limit them) that prefetch eight rows ahead, which the pair's
+    /// two streams need (docs/benchmarks.md has the measurements).
+    @inline(__always)
+    private static func decode<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, rows: Range<Int>,
+                                                            _ x: QuantizedActivations, _ y: UnsafeMutablePointer<Float>) {
+        var r = rows.lowerBound
+        if K.decodeRows == 2 {
+            while r + 2 <= rows.upperBound {
+                QuantizedTile<2, 1>.multiply(K.self, G.self, w.row(r), rowBytes: w.rowBytes, x, first: 0, y + r, ldy: w.rows,
+                                             prefetchRows: 8)
+                r += 2
+            }
+        }
+        while r < rows.upperBound {
+            QuantizedTile<1, 1>.multiply(K.self, G.self, w.row(r), rowBytes: w.rowBytes, x, first: 0, y + r, ldy: w.rows)
+            r += 1
+        }
+    }
+
+    /// One tile of rows at `r` over inputs `range`, four inputs at a time, then two, then one.
+    /// Two rows by four inputs keeps eight accumulators in registers and unpacks each weight
+    /// sub-block once for four inputs; wider tiles spill.
+    @inline(__always)
+    private static func inputs<let R: Int, K: BlockKernel, G: GroupSize>(
+        _: QuantizedTile<R, 4>.Type, _: QuantizedTile<R, 2>.Type, _: QuantizedTile<R, 1>.Type, _: K.Type, _: G.Type,
+        _ w: WeightMatrix, _ r: Int, _ x: QuantizedActivations, _ range: Range<Int>, _ y: UnsafeMutablePointer<Float>
+    ) {
+        var t = range.lowerBound
+        while t + 4 <= range.upperBound {
+            QuantizedTile<R, 4>.multiply(K.self, G.self, w.row(r), rowBytes: w.rowBytes, x, first: t, y + t * w.rows + r, ldy: w.rows)
+            t += 4
+        }
+        if t + 2 <= range.upperBound {
+            QuantizedTile<R, 2>.multiply(K.self, G.self, w.row(r), rowBytes: w.rowBytes, x, first: t, y + t * w.rows + r, ldy: w.rows)
+            t += 2
+        }
+        if t < range.upperBound {
+            QuantizedTile<R, 1>.multiply(K.self, G.self, w.row(r), rowBytes: w.rowBytes, x, first: t, y + t * w.rows + r, ldy: w.rows)
+        }
+    }
+}
+#endif

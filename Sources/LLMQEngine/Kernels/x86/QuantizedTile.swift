@@ -1,0 +1,128 @@
+#if arch(x86_64) && !PortableKernels
+import _Builtin_intrinsics.intel
+import CPrefetch
+import LLMQCore
+
+/// Dot products of R block-quantized weight rows with T quantized inputs at once: each row's
+/// sub-block is unpacked once for all T inputs and each input's activation block loaded once for
+/// all R rows. Matrix–vector products are the T = 1 case; batches go through `InterleavedTile`
+/// and use these tiles only for the rows left after its groups of eight.
+///
+/// Per (row, input) one eight-lane fp32 accumulator takes, for sub-block s,
+/// (d_w·d_a)_s · Σ_lanes q_w·q_a (the integer lanes converted) and, for offset types, the offset
+/// term o_w·(d_a·Σq_a) of eight sub-blocks at a time; its lanes are summed at the end. The scale
+/// products of eight sub-blocks are formed in one vector: eight fp16 scales gathered and
+/// converted with one `vcvtph2ps`.
+enum QuantizedTile<let R: Int, let T: Int> {
+    typealias Accumulators = InlineArray<R, InlineArray<T, __m256>>
+
+    /// y[t·ldy + r] = w_r · x_t for the R rows starting at `w` (`rowBytes` apart) and the T inputs
+    /// of `x` starting at `first`. With `prefetchRows` > 0, each chunk also asks for the bytes it
+    /// reads that many rows further on.
+    @inline(never)
+    static func multiply<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: UnsafeRawPointer, rowBytes: Int,
+                                                      _ x: QuantizedActivations, first: Int,
+                                                      _ y: UnsafeMutablePointer<Float>, ldy: Int, prefetchRows: Int = 0) {
+        let k = G.subBlocks, blockBytes = K.layout.blockBytes(32 * k)
+        let subBlocks = x.blocksPerVector
+        var acc = Accumulators(repeating: InlineArray(repeating: _mm256_setzero_ps()))
+        var s = 0
+        while s + 8 <= subBlocks {
+            let at = w + s / k * blockBytes
+            if prefetchRows > 0 { prefetch(at + prefetchRows * rowBytes, rowBytes, bytes: 8 / k * blockBytes) }
+            chunk(K.self, G.self, at, rowBytes, x, first, s, count: 8, &acc)
+            s += 8
+        }
+        if s < subBlocks { chunk(K.self, G.self, w + s / k * blockBytes, rowBytes, x, first, s, count: subBlocks - s, &acc) }
+        for r in 0..<R {
+            for t in 0..<T { y[t * ldy + r] = sum(acc[r][t]) }
+        }
+    }
+
+    /// Sub-blocks s ..< s + count (≤ 8, whole blocks) of every row and input; `w` points at the
+    /// block holding sub-block s of row 0.
+    @inline(__always)
+    private static func chunk<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: UnsafeRawPointer, _ rowBytes: Int,
+                                                           _ x: QuantizedActivations, _ first: Int, _ s: Int, count n: Int,
+                                                           _ acc: inout Accumulators) {
+        let k = G.subBlocks, layout = K.layout, blockBytes = layout.blockBytes(32 * k)
+        // Scale products (d_w·d_a) of the eight sub-blocks for each row and input; lanes ≥ n are 0.
+        var scales = InlineArray<R, InlineArray<T, __m256>>(repeating: InlineArray(repeating: _mm256_setzero_ps()))
+        for r in 0..<R {
+            let row = w + r * rowBytes
+            let dw = halves(row, at: layout.scaleOffset, blockBytes: blockBytes, k: k, count: n)
+            let offsets: __m256? = switch K.offset {
+            case .none: nil
+            case .scaled(let c): _mm256_mul_ps(dw, _mm256_set1_ps(c))
+            case .stored: halves(row, at: layout.minOffset!, blockBytes: blockBytes, k: k, count: n)
+            }
+            for t in 0..<T {
+                let v = first + t
+                scales[r][t] = _mm256_mul_ps(dw, x.scales(v, s))
+                if let offsets { acc[r][t] = _mm256_fmadd_ps(offsets, x.sums(v, s), acc[r][t]) }
+            }
+        }
+        for j in 0..<8 where j < n {
+            var weights = InlineArray<R, __m256i>(repeating: _mm256_setzero_si256())
+            for r in 0..<R {
+                weights[r] = K.codes(w + r * rowBytes + j / k * blockBytes + layout.quantsOffset, subBlock: j % k, of: k)
+            }
+            for t in 0..<T {
+                let a = x.quants(first + t, s + j)
+                for r in 0..<R {
+                    let products = _mm256_cvtepi32_ps(dot(K.self, weights[r], a))
+                    acc[r][t] = _mm256_fmadd_ps(broadcast(scales[r][t], j), products, acc[r][t])
+                }
+            }
+        }
+    }
+
+    /// Σ w·a of one sub-block in eight Int32 lanes: `vpmaddubsw` (unsigned × signed bytes, pairs
+    /// summed to Int16), then `vpmaddwd` by ones. Unsigned codes go in as they are (at most
+    /// 2·31·127 per Int16); signed weights as |w| with the activations given w's signs. Swift's
+    /// SIMD types cannot express this (LLVM forms `vpmaddubsw` only from a saturating pattern).
+    @inline(__always)
+    static func dot<K: BlockKernel>(_: K.Type, _ w: __m256i, _ a: __m256i) -> __m256i {
+        let pairs = K.codeBits == 0
+            ? _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w))
+            : _mm256_maddubs_epi16(w, a)
+        return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
+    }
+
+    /// Asks for `bytes` at `at` in each of R rows; prefetch never faults, so rows past the
+    /// matrix cost nothing.
+    @inline(__always)
+    private static func prefetch(_ at: UnsafeRawPointer, _ rowBytes: Int, bytes: Int) {
+        for r in 0..<R {
+            var offset = 0
+            while offset < bytes {
+                llmq_prefetch(at + r * rowBytes + offset)
+                offset += 64
+            }
+        }
+    }
+
+    /// The fp16 fields at `offset` of the blocks holding sub-blocks 0..<8 (0 for lanes ≥ count).
+    @inline(__always)
+    private static func halves(_ row: UnsafeRawPointer, at offset: Int, blockBytes: Int, k: Int, count: Int) -> __m256 {
+        var bits = SIMD8<UInt16>()
+        for j in 0..<8 where j < count {
+            bits[j] = row.loadUnaligned(fromByteOffset: j / k * blockBytes + offset, as: UInt16.self)
+        }
+        return _mm256_cvtph_ps(unsafeBitCast(bits, to: __m128i.self))
+    }
+
+    @inline(__always)
+    private static func broadcast(_ v: __m256, _ lane: Int) -> __m256 {
+        _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(Int32(lane)))
+    }
+
+    /// The eight lanes summed pairwise (the same order for every caller).
+    @inline(__always)
+    static func sum(_ v: __m256) -> Float {
+        let four = v.lowHalf + v.highHalf
+        let two = four.lowHalf + four.highHalf
+        return two[0] + two[1]
+    }
+}
+#endif
