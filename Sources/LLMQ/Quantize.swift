@@ -34,6 +34,7 @@ public struct QuantizeRequest: Sendable {
     /// Threads for quantizing and for GPTQ's forward passes and factorizations; nil: every core.
     /// The file's bytes do not depend on it.
     public var threads: Int?
+    /// The output format (default: from the extension) and a container's zstd level.
     public var settings = OutputSettings()
 
     public init(input: String, output: String, type: DType? = nil) {
