@@ -62,7 +62,8 @@ struct ConversionArguments: ParsableArguments {
     /// the command, its parameters and the input's digest; returns the seconds it took.
     @discardableResult
     func write(_ model: Model, source: Model, command: String, parameters: [String: String], format: ModelFile.OutputFormat? = nil,
-               threads: Int? = nil, quantization: (@Sendable () -> ContainerMetadata.Quantization?)? = nil) throws -> Double {
+               ggufFileType: UInt32? = nil, threads: Int? = nil,
+               quantization: (@Sendable () -> ContainerMetadata.Quantization?)? = nil) throws -> Double {
         let start = ContinuousClock.now
         let all = out.parameters.merging(parameters) { _, new in new }
         // A container records the input's XXH64 digest, one more full read of it: take it on a
@@ -75,6 +76,7 @@ struct ConversionArguments: ParsableArguments {
                               extra: Dictionary(source.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
         }
         if let threads { options.container.threads = threads }
+        options.ggufFileType = ggufFileType
         let progress = Progress(command)
         try ModelFile.write(model, to: output, format: format, options: options) { progress.update($0, $1) }
         progress.finish()

@@ -18,7 +18,7 @@ struct QuantizeCommand: ParsableCommand {
 
     @OptionGroup var files: ConversionArguments
 
-    @Option(help: "Base type, one of \(QuantizationRecipe.writableTypes); default from OUT's extension.")
+    @Option(help: "Base type, one of \(QuantizationRecipe.writableTypes), or llama.cpp's mix spelled as llama.cpp does (\(LlamaCppMix.allCases.map(\.rawValue).joined(separator: ", "))): its per-tensor types and file type; default from OUT's extension.")
     var type: String?
 
     @Option(help: "Group size (elements per block) of the base type: 32, 64, 128 or 256.")
@@ -86,7 +86,8 @@ struct QuantizeCommand: ParsableCommand {
             throw LLMQError(.usage, "llama2.c checkpoints hold only fp32 or their own int8 groups (use convert --l2c-version 2); quantize to .q4, .q8, .llmq or .gguf",
                             file: files.output)
         }
-        var recipe = try QuantizationRecipe(type: typeName, group: group, rules: tensorTypes, scaleSearch: scaleSearch || imatrix != nil)
+        var recipe = try QuantizationRecipe(type: typeName, group: group, rules: tensorTypes, scaleSearch: scaleSearch || imatrix != nil,
+                                            importanceWeighted: imatrix != nil)
         let importance = try imatrix.map(ImatrixFile.read(path:))
         let source = try files.openInput()
         if let preset {
@@ -126,6 +127,7 @@ struct QuantizeCommand: ParsableCommand {
         let imatrix = self.imatrix
         let record = { @Sendable in ContainerMetadata.Quantization(plan: plan, stats: stats, imatrix: imatrix) }
         let seconds = try files.write(view, source: source, command: "quantize", parameters: parameters, format: format,
+                                      ggufFileType: recipe.mix?.fileType,
                                       threads: threads, quantization: record)
         // The summary comes from the file as written (a container or any other format).
         let written = try ModelFile.open(files.output)
