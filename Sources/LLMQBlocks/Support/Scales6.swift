@@ -110,4 +110,21 @@ enum Scales6 {
             }
         }
     }
+
+    /// d, dmin and the eight scales and minimums, for the error-feedback rounder.
+    static func parameters(of block: UnsafeRawPointer, into p: inout SubBlockParameters) {
+        p.d = Half.load(block, 0)
+        p.dmin = Half.load(block, 2)
+        for j in 0..<8 {
+            let (sc, m) = scaleMin(block, j)
+            p.scales[j] = Int32(sc)
+            p.mins[j] = Int32(m)
+        }
+    }
+
+    static func store(_ p: SubBlockParameters, into block: UnsafeMutableRawPointer) {
+        Half.store(p.d, block, 0)
+        Half.store(p.dmin, block, 2)
+        for j in 0..<8 { pack(UInt8(p.scales[j]), UInt8(p.mins[j]), j, into: block) }
+    }
 }

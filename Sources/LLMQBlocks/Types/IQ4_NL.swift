@@ -5,7 +5,7 @@
 /// the scale, among 15 around max/−127 refitted by least squares, with the least Σ x²·(x − x̂)²
 /// (`IQ4Grid.encode`). With importance, the better per block of that and the same search weighted
 /// by importance·√(σ² + x²) (σ² = 2·mean x² of the block).
-public enum IQ4_NL: EncodableType {
+public enum IQ4_NL: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
@@ -38,6 +38,22 @@ public enum IQ4_NL: EncodableType {
                 y[j + 16] = d * IQ4Grid.value(Int(q >> 4))
             }
         }
+    }
+
+    public static func subBlockSize(groupSize: Int) -> Int { 32 }
+    public static let levels: ClosedRange<Int32> = 0...15
+    public static let scaleRange: ClosedRange<Int32> = 1...1
+    public static func value(ofLevel q: Int32) -> Float { IQ4Grid.value(Int(q)) }
+    public static func nearestLevel(_ t: Float) -> Int32 { Int32(IQ4Grid.nearest(t)) }
+
+    public static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters) {
+        p.d = Half.load(block, 0)
+        p.scales[0] = 1
+    }
+
+    public static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer) {
+        Half.store(p.d, block, 0)
+        for j in 0..<16 { block.storeBytes(of: UInt8(levels[j] | levels[j + 16] << 4), toByteOffset: 2 + j, as: UInt8.self) }
     }
 }
 

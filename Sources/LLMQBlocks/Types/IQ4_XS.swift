@@ -6,7 +6,7 @@
 /// sub-block, then d = −(scale of largest magnitude)/32 and each sub-block's scale rounded to
 /// 6 bits of it, the values re-rounded to the rounded scale (`IQ4Grid.encode`). With importance,
 /// the better per super-block of that and the same weighted by importance·√(σ² + x²).
-public enum IQ4_XS: EncodableType {
+public enum IQ4_XS: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
@@ -53,6 +53,35 @@ public enum IQ4_XS: EncodableType {
                     y[j] = dl * IQ4Grid.value(Int(q & 0xF))
                     y[j + 16] = dl * IQ4Grid.value(Int(q >> 4))
                 }
+            }
+        }
+    }
+
+    public static func subBlockSize(groupSize: Int) -> Int { 32 }
+    public static let levels: ClosedRange<Int32> = 0...15
+    public static let scaleRange: ClosedRange<Int32> = -32...31
+    public static func value(ofLevel q: Int32) -> Float { IQ4Grid.value(Int(q)) }
+    public static func nearestLevel(_ t: Float) -> Int32 { Int32(IQ4Grid.nearest(t)) }
+
+    public static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters) {
+        p.d = Half.load(block, 0)
+        for i in 0..<8 { p.scales[i] = scale(block, i) }
+    }
+
+    public static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer) {
+        Half.store(p.d, block, 0)
+        var high: UInt16 = 0
+        for i in 0..<8 {
+            let ls = UInt8(p.scales[i] + 32)
+            high |= UInt16(ls >> 4) << UInt16(2 * i)
+            let low = block.load(fromByteOffset: 4 + i / 2, as: UInt8.self)
+            block.storeBytes(of: i % 2 == 0 ? ls & 0xF : low | (ls & 0xF) << 4, toByteOffset: 4 + i / 2, as: UInt8.self)
+        }
+        block.storeBytes(of: high.littleEndian, toByteOffset: 2, as: UInt16.self)
+        for i in 0..<8 {
+            for j in 0..<16 {
+                let code = UInt8(levels[32 * i + j] | levels[32 * i + 16 + j] << 4)
+                block.storeBytes(of: code, toByteOffset: quantsOffset + 16 * i + j, as: UInt8.self)
             }
         }
     }

@@ -7,7 +7,7 @@
 /// to 15, the levels re-rounded to the stored parameters. With importance, the better per
 /// super-block of that and `quantize_row_q2_K_impl` (37 inverse scales weighted by
 /// importance·√(σ² + x²), d and dmin by `GGMLSearch.qp`).
-public enum Q2_K: EncodableType {
+public enum Q2_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 16 | per sub-block: scale in the low nibble, minimum in the high nibble |
@@ -118,6 +118,31 @@ public enum Q2_K: EncodableType {
                     y[e] = dl * Float(q) - ml
                 }
             }
+        }
+    }
+
+    public static func subBlockSize(groupSize: Int) -> Int { 16 }
+    public static let levels: ClosedRange<Int32> = 0...3
+    public static let scaleRange: ClosedRange<Int32> = 0...15
+    public static let minRange: ClosedRange<Int32> = 0...15
+
+    public static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters) {
+        p.d = Half.load(block, dOffset)
+        p.dmin = Half.load(block, dminOffset)
+        for j in 0..<16 {
+            let sc = block.load(fromByteOffset: j, as: UInt8.self)
+            p.scales[j] = Int32(sc & 0xF)
+            p.mins[j] = Int32(sc >> 4)
+        }
+    }
+
+    public static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer) {
+        Half.store(p.d, block, dOffset)
+        Half.store(p.dmin, block, dminOffset)
+        for j in 0..<16 { block.storeBytes(of: UInt8(p.scales[j] | p.mins[j] << 4), toByteOffset: j, as: UInt8.self) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { L in
+            for i in 0..<256 { L[i] = UInt8(levels[i]) }
+            pack(L.baseAddress!, into: block)
         }
     }
 }

@@ -6,7 +6,7 @@
 /// scales. With importance, the better per super-block of that and `quantize_row_q3_K_impl`
 /// (sub-block scales by `GGMLSearch.qx` weighted by importance·√(σ² + x²), their 6-bit values by
 /// the same search weighted by each sub-block's total weight).
-public enum Q3_K: EncodableType {
+public enum Q3_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 32 | hmask: element e's third bit is bit e / 32 of hmask[e % 32] (set: q ≥ 0) |
@@ -131,6 +131,27 @@ public enum Q3_K: EncodableType {
                     y[e] = dl * Float(q - (h == 0 ? 4 : 0))
                 }
             }
+        }
+    }
+
+    public static func subBlockSize(groupSize: Int) -> Int { 16 }
+    public static let levels: ClosedRange<Int32> = -4...3
+    public static let scaleRange: ClosedRange<Int32> = -32...31
+
+    public static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters) {
+        p.d = Half.load(block, dOffset)
+        let packed = (block + scalesOffset).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<16 { p.scales[j] = scale(packed, j) }
+    }
+
+    public static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer) {
+        Half.store(p.d, block, dOffset)
+        let packed = (block + scalesOffset).assumingMemoryBound(to: UInt8.self)
+        for i in 0..<12 { packed[i] = 0 }
+        for j in 0..<16 { packScale(UInt8(p.scales[j] + 32), j, packed) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { L in
+            for i in 0..<256 { L[i] = UInt8(levels[i] + 4) }
+            pack(L.baseAddress!, into: block)
         }
     }
 }

@@ -6,7 +6,7 @@
 /// `GGMLSearch.qkx` (21 inverse scales, weights mean|x| + |x|), the largest of each mapped to 63,
 /// the levels re-rounded to the stored parameters. With importance, the better per super-block of
 /// that and `quantize_row_q4_K_impl` (`BestOf`).
-public enum Q4_K: EncodableType {
+public enum Q4_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
@@ -66,6 +66,23 @@ public enum Q4_K: EncodableType {
                     y[32 * sub + l] = d1 * Float(q) - m1
                 }
             }
+        }
+    }
+
+    public static func subBlockSize(groupSize: Int) -> Int { 32 }
+    public static let levels: ClosedRange<Int32> = 0...15
+    public static let scaleRange: ClosedRange<Int32> = 0...63
+    public static let minRange: ClosedRange<Int32> = 0...63
+
+    public static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters) {
+        Scales6.parameters(of: block, into: &p)
+    }
+
+    public static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer) {
+        Scales6.store(p, into: block)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { L in
+            for i in 0..<256 { L[i] = UInt8(levels[i]) }
+            pack(L.baseAddress!, into: block)
         }
     }
 }

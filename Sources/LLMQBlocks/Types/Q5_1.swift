@@ -7,7 +7,7 @@
 /// block of that, `quantize_row_q5_1_impl`'s search (`GGMLSearch.qkx`, 37 inverse scales weighted
 /// by importance·√(σ² + x²), σ² the block's mean x² where llama.cpp takes the row's) and the same
 /// search weighted by the importance alone.
-public enum Q5_1: EncodableType {
+public enum Q5_1: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
@@ -89,6 +89,24 @@ public enum Q5_1: EncodableType {
                 y[j + 16] = d * Float(hi) + m
             }
         }
+    }
+
+    // Error feedback sees one sub-block whose scale and minimum are the block's: dmin = −m.
+    public static func subBlockSize(groupSize: Int) -> Int { 32 }
+    public static let levels: ClosedRange<Int32> = 0...31
+    public static let scaleRange: ClosedRange<Int32> = 1...1
+    public static let minRange: ClosedRange<Int32> = 1...1
+
+    public static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters) {
+        p.d = Half.load(block, 0)
+        p.dmin = -Half.load(block, 2)
+        (p.scales[0], p.mins[0]) = (1, 1)
+    }
+
+    public static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer) {
+        Half.store(p.d, block, 0)
+        Half.store(-p.dmin, block, 2)
+        pack(block) { UInt8(levels[$0]) }
     }
 }
 

@@ -4,7 +4,7 @@
 /// Encoding without importance is `quantize_row_q5_K_ref` (Q4_K's with 31 levels and 16 inverse
 /// scales around 31); with importance, the better per super-block of that and
 /// `quantize_row_q5_K_impl` (`BestOf`).
-public enum Q5_K: EncodableType {
+public enum Q5_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
@@ -73,6 +73,23 @@ public enum Q5_K: EncodableType {
                     y[32 * sub + l] = d1 * Float(low | high << 4) - m1
                 }
             }
+        }
+    }
+
+    public static func subBlockSize(groupSize: Int) -> Int { 32 }
+    public static let levels: ClosedRange<Int32> = 0...31
+    public static let scaleRange: ClosedRange<Int32> = 0...63
+    public static let minRange: ClosedRange<Int32> = 0...63
+
+    public static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters) {
+        Scales6.parameters(of: block, into: &p)
+    }
+
+    public static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer) {
+        Scales6.store(p, into: block)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { L in
+            for i in 0..<256 { L[i] = UInt8(levels[i]) }
+            pack(L.baseAddress!, into: block)
         }
     }
 }

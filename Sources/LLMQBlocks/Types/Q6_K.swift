@@ -5,7 +5,7 @@
 /// `GGMLSearch.qx` (weights x²), the one of largest magnitude mapped to −128, the levels re-rounded
 /// to the stored scales. With importance, the better per super-block of that and
 /// `quantize_row_q6_K_impl` (the same search weighted by the importance).
-public enum Q6_K: EncodableType {
+public enum Q6_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 128 | ql: in half h, element 64k + l has nibble k of ql[64h + l] |
@@ -92,6 +92,24 @@ public enum Q6_K: EncodableType {
                     y[e] = dl * Float(Int8(bitPattern: low | high << 4) - 32)
                 }
             }
+        }
+    }
+
+    public static func subBlockSize(groupSize: Int) -> Int { 16 }
+    public static let levels: ClosedRange<Int32> = -32...31
+    public static let scaleRange: ClosedRange<Int32> = -128...127
+
+    public static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters) {
+        p.d = Half.load(block, dOffset)
+        for j in 0..<16 { p.scales[j] = Int32(block.load(fromByteOffset: scalesOffset + j, as: Int8.self)) }
+    }
+
+    public static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer) {
+        Half.store(p.d, block, dOffset)
+        for j in 0..<16 { block.storeBytes(of: Int8(p.scales[j]), toByteOffset: scalesOffset + j, as: Int8.self) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { L in
+            for i in 0..<256 { L[i] = UInt8(levels[i] + 32) }
+            pack(L.baseAddress!, into: block)
         }
     }
 }
