@@ -24,9 +24,11 @@ enum IQ4Grid {
     /// `quantize_iq4_xs` run — for one block of n = 32 (IQ4_NL: fp16 d, 16 bytes of indices) or
     /// n = 256 (IQ4_XS: fp16 d, 6-bit sub-block scales, 128 bytes of indices). Each 32 values get
     /// the scale that, among 15 around max/−127 refitted by least squares, has the least
-    /// Σ w·(x − d·value)², w = x² — or importance·√(σ² + x²) with `importance` (σ² = 2·mean x²);
+    /// Σ w·(x − d·value)², w = x² — or importance·√(σ² + x²) with `importance` (σ² = 2·mean x²;
+    /// the importance alone unless `spread`);
     /// IQ4_XS then quantizes those scales to 6 bits of d = −max scale/32 and re-rounds the values.
-    static func encode(_ x: UnsafePointer<Float>, _ n: Int, importance qw: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+    static func encode(_ x: UnsafePointer<Float>, _ n: Int, importance qw: UnsafePointer<Float>?, spread: Bool = true,
+                       into block: UnsafeMutableRawPointer) {
         let subBlocks = n / 32
         let quants = (block + (subBlocks > 1 ? 8 : 2)).assumingMemoryBound(to: UInt8.self)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + subBlocks) { scratch in
@@ -41,7 +43,7 @@ enum IQ4Grid {
                 for ib in 0..<subBlocks {
                     let xb = x + 32 * ib, Lb = L + 32 * ib
                     if let qw {
-                        for j in 0..<32 { weight[j] = qw[32 * ib + j] * (sigma2 + xb[j] * xb[j]).squareRoot() }
+                        for j in 0..<32 { weight[j] = spread ? qw[32 * ib + j] * (sigma2 + xb[j] * xb[j]).squareRoot() : qw[32 * ib + j] }
                     } else {
                         for j in 0..<32 { weight[j] = xb[j] * xb[j] }
                     }

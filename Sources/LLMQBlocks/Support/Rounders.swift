@@ -72,6 +72,18 @@ public struct SubBlockRounder<T: SubBlockScaledType>: BlockRounder {
         levels.withUnsafeBufferPointer { T.store(p, levels: $0.baseAddress!, groupSize: $0.count, into: block) }
     }
 
+    /// Re-fits every sub-block's scale and minimum of the encoded `block` to `x` (d and dmin as
+    /// stored) and re-rounds the levels to the stored parameters: the importance encoders' last
+    /// step, which never raises the weighted error (the stored pair is among those tried, and the
+    /// nearest level is the best one for any pair).
+    mutating func polish(_ x: UnsafePointer<Float>, importance w: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer) {
+        let n = levels.count
+        weights.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: w, count: n) }
+        T.parameters(of: UnsafeRawPointer(block), groupSize: n, into: &p)
+        for i in 0..<n { _ = round(x, at: i) }
+        store(into: block)
+    }
+
     private mutating func refit(_ x: UnsafePointer<Float>, _ j: Int) {
         let range = j * subBlock..<(j + 1) * subBlock
         let (d, dmin, current) = (p.d, p.dmin, (p.scales[j], p.mins[j]))

@@ -64,9 +64,10 @@ enum Scales6 {
 
     /// `quantize_row_q4_K_impl` / `quantize_row_q5_K_impl` with importance: sub-blocks weighted by
     /// importance·√(σ² + x²) (σ² = 2·mean x² of the super-block), searched over 37 inverse scales,
-    /// then d and dmin by `GGMLSearch.qp` weighted by each sub-block's total weight. `clampScales`:
-    /// Q5_K caps the 6-bit values at 63 before packing, Q4_K does not.
-    static func weighted(_ x: UnsafePointer<Float>, _ qw: UnsafePointer<Float>, nmax: Int32, clampScales: Bool,
+    /// then d and dmin by `GGMLSearch.qp` weighted by each sub-block's total weight — or weighted by
+    /// the importance alone unless `spread`. `clampScales`: Q5_K caps the 6-bit values at 63 before
+    /// packing, Q4_K does not.
+    static func weighted(_ x: UnsafePointer<Float>, _ qw: UnsafePointer<Float>, spread: Bool, nmax: Int32, clampScales: Bool,
                          into block: UnsafeMutableRawPointer, levels L: UnsafeMutablePointer<UInt8>) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 24) { scratch in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { bytes in
@@ -77,7 +78,7 @@ enum Scales6 {
                 let sigma2 = 2 * sumX2 / 256
                 for j in 0..<8 {
                     let xj = x + 32 * j
-                    for l in 0..<32 { weights[l] = qw[32 * j + l] * (sigma2 + xj[l] * xj[l]).squareRoot() }
+                    for l in 0..<32 { weights[l] = spread ? qw[32 * j + l] * (sigma2 + xj[l] * xj[l]).squareRoot() : qw[32 * j + l] }
                     var sum: Float = 0
                     for l in 0..<32 { sum += weights[l] }
                     sw[j] = sum

@@ -4,7 +4,7 @@
 /// Encoding without importance is `quantize_iq4_nl` with no imatrix (what llama-quantize runs):
 /// the scale, among 15 around max/−127 refitted by least squares, with the least Σ x²·(x − x̂)²
 /// (`IQ4Grid.encode`). With importance, the better per block of that and the same search weighted
-/// by importance·√(σ² + x²) (σ² = 2·mean x² of the block).
+/// by importance·√(σ² + x²) (σ² = 2·mean x² of the block) and by the importance alone.
 public enum IQ4_NL: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
@@ -25,7 +25,8 @@ public enum IQ4_NL: SubBlockScaledType {
         }
         BestOf.encode(Self.self, x, count: count, groupSize: 32, importance: importance, into: out,
                       [{ x, _, block in IQ4Grid.encode(x, 32, importance: nil, into: block) },
-                       { x, w, block in IQ4Grid.encode(x, 32, importance: w, into: block) }])
+                       { x, w, block in IQ4Grid.encode(x, 32, importance: w, into: block) },
+                       { x, w, block in IQ4Grid.encode(x, 32, importance: w, spread: false, into: block) }])
     }
 
     public static func decodeBlocks(_ base: UnsafeRawPointer, count: Int, groupSize: Int, into out: UnsafeMutablePointer<Float>) {

@@ -5,7 +5,8 @@
 /// Encoding without importance is `quantize_iq4_xs` with no imatrix: IQ4_NL's search per
 /// sub-block, then d = −(scale of largest magnitude)/32 and each sub-block's scale rounded to
 /// 6 bits of it, the values re-rounded to the rounded scale (`IQ4Grid.encode`). With importance,
-/// the better per super-block of that and the same weighted by importance·√(σ² + x²).
+/// the best per super-block of that and the same weighted by importance·√(σ² + x²) and by the
+/// importance alone.
 public enum IQ4_XS: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
@@ -30,7 +31,8 @@ public enum IQ4_XS: SubBlockScaledType {
         }
         BestOf.encode(Self.self, x, count: count, groupSize: 256, importance: importance, into: out,
                       [{ x, _, block in IQ4Grid.encode(x, 256, importance: nil, into: block) },
-                       { x, w, block in IQ4Grid.encode(x, 256, importance: w, into: block) }])
+                       { x, w, block in IQ4Grid.encode(x, 256, importance: w, into: block) },
+                       { x, w, block in IQ4Grid.encode(x, 256, importance: w, spread: false, into: block) }])
     }
 
     /// Sub-block i's ls − 32, −32…31.

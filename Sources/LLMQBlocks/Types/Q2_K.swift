@@ -30,10 +30,13 @@ public enum Q2_K: SubBlockScaledType {
             return
         }
         BestOf.encode(Self.self, x, count: count, groupSize: 256, importance: importance, into: out,
-                      [{ x, _, block in encode(x, importance: nil, into: block) }, { x, w, block in encode(x, importance: w, into: block) }])
+                      [{ x, _, block in encode(x, importance: nil, into: block) },
+                       { x, w, block in encode(x, importance: w, into: block) },
+                       { x, w, block in encode(x, importance: w, spread: false, into: block) }])
     }
 
-    static func encode(_ x: UnsafePointer<Float>, importance qw: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+    static func encode(_ x: UnsafePointer<Float>, importance qw: UnsafePointer<Float>?, spread: Bool = true,
+                       into block: UnsafeMutableRawPointer) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 16 + 32) { bytes in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * 4) { floats in
                 let L = bytes.baseAddress!, aux = L + 256, ls = aux + 16, lm = ls + 16
@@ -45,7 +48,7 @@ public enum Q2_K: SubBlockScaledType {
                     let sigma2 = sumX2 / 256
                     for j in 0..<16 {
                         let xj = x + 16 * j
-                        for l in 0..<16 { weight[l] = qw[16 * j + l] * (sigma2 + xj[l] * xj[l]).squareRoot() }
+                        for l in 0..<16 { weight[l] = spread ? qw[16 * j + l] * (sigma2 + xj[l] * xj[l]).squareRoot() : qw[16 * j + l] }
                         var sum: Float = 0
                         for l in 0..<16 { sum += weight[l] }
                         sw[j] = sum

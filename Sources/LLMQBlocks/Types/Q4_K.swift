@@ -29,14 +29,17 @@ public enum Q4_K: SubBlockScaledType {
             return
         }
         BestOf.encode(Self.self, x, count: count, groupSize: 256, importance: importance, into: out,
-                      [{ x, _, block in encode(x, importance: nil, into: block) }, { x, w, block in encode(x, importance: w, into: block) }])
+                      [{ x, _, block in encode(x, importance: nil, into: block) },
+                       { x, w, block in encode(x, importance: w, into: block) },
+                       { x, w, block in encode(x, importance: w, spread: false, into: block) }])
     }
 
-    static func encode(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+    static func encode(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, spread: Bool = true,
+                       into block: UnsafeMutableRawPointer) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { levels in
             let L = levels.baseAddress!
             if let importance {
-                Scales6.weighted(x, importance, nmax: 15, clampScales: false, into: block, levels: L)
+                Scales6.weighted(x, importance, spread: spread, nmax: 15, clampScales: false, into: block, levels: L)
             } else {
                 Scales6.reference(x, nmax: 15, rmin: -1, steps: 20, into: block, levels: L)
             }
