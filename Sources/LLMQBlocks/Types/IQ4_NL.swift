@@ -3,8 +3,9 @@
 ///
 /// Encoding without importance is `quantize_iq4_nl` with no imatrix (what llama-quantize runs):
 /// the scale, among 15 around max/−127 refitted by least squares, with the least Σ x²·(x − x̂)²
-/// (`IQ4Grid.encode`). With importance, the better per block of that and the same search weighted
-/// by importance·√(σ² + x²) (σ² = 2·mean x² of the block) and by the importance alone.
+/// (`IQ4Grid.encode`). With importance, the best per block of that and the same search weighted
+/// by importance·√(σ² + x²) (σ² = 2·mean x² of the block) and by the importance alone, its
+/// indices then re-rounded to the stored d (`BestOf`).
 public enum IQ4_NL: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|

@@ -6,7 +6,7 @@
 /// sub-block, then d = −(scale of largest magnitude)/32 and each sub-block's scale rounded to
 /// 6 bits of it, the values re-rounded to the rounded scale (`IQ4Grid.encode`). With importance,
 /// the best per super-block of that and the same weighted by importance·√(σ² + x²) and by the
-/// importance alone.
+/// importance alone; `BestOf` then re-fits the winner's sub-block scales.
 public enum IQ4_XS: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|

@@ -4,9 +4,10 @@
 ///
 /// Encoding without importance is `quantize_row_q2_K_ref`: each sub-block's scale and minimum by
 /// `GGMLSearch.qkx` (16 inverse scales, weights |x|, absolute error), the largest of each mapped
-/// to 15, the levels re-rounded to the stored parameters. With importance, the better per
-/// super-block of that and `quantize_row_q2_K_impl` (37 inverse scales weighted by
-/// importance·√(σ² + x²), d and dmin by `GGMLSearch.qp`).
+/// to 15, the levels re-rounded to the stored parameters. With importance, the best per
+/// super-block of that, `quantize_row_q2_K_impl` (37 inverse scales weighted by
+/// importance·√(σ² + x²), d and dmin by `GGMLSearch.qp`) and the same weighted by the importance
+/// alone; `BestOf` then re-fits the winner's sub-block scales and minimums.
 public enum Q2_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|

@@ -3,9 +3,10 @@
 ///
 /// Encoding without importance is `quantize_row_q3_K_ref`: each sub-block's scale by
 /// `GGMLSearch.q3`, the one of largest magnitude mapped to −32, the levels re-rounded to the stored
-/// scales. With importance, the better per super-block of that and `quantize_row_q3_K_impl`
+/// scales. With importance, the best per super-block of that, `quantize_row_q3_K_impl`
 /// (sub-block scales by `GGMLSearch.qx` weighted by importance·√(σ² + x²), their 6-bit values by
-/// the same search weighted by each sub-block's total weight).
+/// the same search weighted by each sub-block's total weight) and the same weighted by the
+/// importance alone; `BestOf` then re-fits the winner's sub-block scales.
 public enum Q3_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|

@@ -4,8 +4,9 @@
 ///
 /// Encoding without importance is `quantize_row_q4_K_ref`: each sub-block's scale and minimum by
 /// `GGMLSearch.qkx` (21 inverse scales, weights mean|x| + |x|), the largest of each mapped to 63,
-/// the levels re-rounded to the stored parameters. With importance, the better per super-block of
-/// that and `quantize_row_q4_K_impl` (`BestOf`).
+/// the levels re-rounded to the stored parameters. With importance, the best per super-block of
+/// that, `quantize_row_q4_K_impl` and the same weighted by the importance alone; `BestOf` then
+/// re-fits the winner's sub-block scales and minimums.
 public enum Q4_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|

@@ -6,7 +6,7 @@
 /// d = (max − min)/31, q = trunc((x − m)·(1/d) + 0.5), in fp32. With importance, the best per
 /// block of that, `quantize_row_q5_1_impl`'s search (`GGMLSearch.qkx`, 37 inverse scales weighted
 /// by importance·√(σ² + x²), σ² the block's mean x² where llama.cpp takes the row's) and the same
-/// search weighted by the importance alone.
+/// search weighted by the importance alone, its levels then re-rounded to the stored d and m.
 public enum Q5_1: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|

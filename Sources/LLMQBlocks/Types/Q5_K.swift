@@ -2,8 +2,9 @@
 /// nibble layout plus a fifth bit per element; x = (d·sc)·q − dmin·m with q in 0…31.
 ///
 /// Encoding without importance is `quantize_row_q5_K_ref` (Q4_K's with 31 levels and 16 inverse
-/// scales around 31); with importance, the better per super-block of that and
-/// `quantize_row_q5_K_impl` (`BestOf`).
+/// scales around 31); with importance, the best per super-block of that, `quantize_row_q5_K_impl`
+/// and the same weighted by the importance alone; `BestOf` then re-fits the winner's sub-block
+/// scales and minimums.
 public enum Q5_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|

@@ -4,7 +4,8 @@
 /// Encoding without importance is `quantize_row_q6_K_ref`: each sub-block's scale by
 /// `GGMLSearch.qx` (weights x²), the one of largest magnitude mapped to −128, the levels re-rounded
 /// to the stored scales. With importance, the better per super-block of that and
-/// `quantize_row_q6_K_impl` (the same search weighted by the importance).
+/// `quantize_row_q6_K_impl` (the same search weighted by the importance); `BestOf` then re-fits
+/// the winner's sub-block scales.
 public enum Q6_K: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
