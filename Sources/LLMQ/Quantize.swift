@@ -13,6 +13,9 @@ public struct QuantizeRequest: Sendable {
     /// Base type of the weight matrices, group size included (`q4_0`, `q4_0_g64`); nil: from the
     /// output's extension (`.q8` q8_0, `.q4` q4_0).
     public var type: DType?
+    /// llama.cpp's mix (`Q4_K_M`, …) instead of `type`: every tensor gets the type llama-quantize
+    /// gives it, and a GGUF output its `general.file_type`.
+    public var mix: LlamaCppMix?
     /// Group size (elements per block) of the base type: 32, 64, 128 or 256.
     public var group: Int?
     /// Types for the tensors whose canonical name a rule's pattern matches; the first match wins.
@@ -90,7 +93,7 @@ public func quantize(_ request: QuantizeRequest, cancellation: CancellationToken
     if request.targetBPW != nil && request.importance == nil {
         throw LLMQError(.usage, "--target-bpw needs --imatrix (from llmq calibrate --sensitivity)")
     }
-    guard let type = request.type ?? QuantizeRequest.defaultType(for: request.output) else {
+    guard let type = request.mix?.rawValue ?? (request.type ?? QuantizeRequest.defaultType(for: request.output))?.description else {
         throw LLMQError(.usage, "name the type with --type (\(QuantizationRecipe.writableTypes)), or use a .q8 or .q4 output", file: request.output)
     }
     let format = try ModelFile.outputFormat(for: request.output, explicit: request.settings.format)
@@ -98,8 +101,9 @@ public func quantize(_ request: QuantizeRequest, cancellation: CancellationToken
         throw LLMQError(.usage, "llama2.c checkpoints hold only fp32 or their own int8 groups (use convert --l2c-version 2); quantize to .q4, .q8, .llmq or .gguf",
                         file: request.output)
     }
-    let base = try QuantizationRecipe(type: type.description, group: request.group).base
-    var recipe = try QuantizationRecipe(base: base, rules: request.rules, scaleSearch: request.scaleSearch || request.importance != nil)
+    let named = try QuantizationRecipe(type: type, group: request.group)
+    var recipe = try QuantizationRecipe(base: named.base, rules: request.rules, scaleSearch: request.scaleSearch || request.importance != nil,
+                                        mix: named.mix, importanceWeighted: request.importance != nil)
     let importance = try request.importance?.load()
     let source = try ModelInput.openForWriting(request.input, tokenizer: request.tokenizer)
     if let preset = request.preset {
@@ -116,8 +120,9 @@ public func quantize(_ request: QuantizeRequest, cancellation: CancellationToken
     let view = try Quantizer.view(of: source, plan: plan, stats: stats, threads: request.threads, importance: importance, feedback: feedback)
     let imatrixName = request.importance?.name
     let record = { @Sendable in ContainerMetadata.Quantization(plan: plan, stats: stats, imatrix: imatrixName) }
-    let writer = ModelWriter(source: source, output: request.output, settings: request.settings, command: "quantize",
+    var writer = ModelWriter(source: source, output: request.output, settings: request.settings, command: "quantize",
                              parameters: provenance(request, recipe: recipe), threads: request.threads)
+    writer.ggufFileType = recipe.mix?.fileType
     let (written, file) = try writer.write(view, phase: .quantize, monitor: monitor, quantization: record)
     return QuantizeResult(written: written, file: file, quantization: record(), bitAllocation: allocation)
 }

@@ -64,6 +64,8 @@ struct ModelWriter {
     var command: String
     var parameters: [String: String]
     var threads: Int?
+    /// A GGUF's `general.file_type` (a llama.cpp mix's); nil derives it from the tensors.
+    var ggufFileType: UInt32?
 
     /// Writes `model` and reopens the file; `quantization`, called after the last tensor, is what
     /// a container records of the quantization.
@@ -85,6 +87,7 @@ struct ModelWriter {
         options.llama2cGroupSize = settings.llama2cGroupSize
         options.container.zstdLevel = settings.zstdLevel
         if let threads { options.container.threads = threads }
+        options.ggufFileType = ggufFileType
         options.metadata = { [digest] _ in
             ContainerMetadata(config: source.config, created: ContainerMetadata.Created(command: command, parameters: all),
                               source: try digest?.value() ?? ContainerMetadata.Source(of: source), quantization: quantization?(),

@@ -32,6 +32,9 @@ extension ModelFile {
         public var llama2cGroupSize = 64
         public var container = LLMQContainerWriter.Options()
         public var safetensors = SafetensorsWriter.Options()
+        /// A GGUF's `general.file_type` (llama.cpp's `llama_ftype`, e.g. 15 for a Q4_K_M mix); nil
+        /// derives it from the dtype holding most matrix elements.
+        public var ggufFileType: UInt32?
         /// Recorded in a container's metadata; called after the last tensor is written.
         public var metadata: @Sendable (Model) throws -> ContainerMetadata = { ContainerMetadata(config: $0.config) }
 
@@ -56,7 +59,7 @@ extension ModelFile {
         case .llmq:
             try LLMQContainerWriter.write(model, to: path, options: options.container, metadata: { try options.metadata(model) }, progress: progress)
         case .gguf:
-            try GGUFWriter.write(model, to: path, progress: progress)
+            try GGUFWriter.write(model, to: path, fileType: options.ggufFileType, progress: progress)
         case .safetensors:
             try SafetensorsWriter.write(model, to: path, options: options.safetensors, progress: progress)
         }

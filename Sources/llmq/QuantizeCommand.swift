@@ -16,7 +16,7 @@ struct QuantizeCommand: ParsableCommand {
 
     @OptionGroup var files: ConversionArguments
 
-    @Option(help: "Base type, one of \(QuantizationRecipe.writableTypes); default from OUT's extension.")
+    @Option(help: "Base type, one of \(QuantizationRecipe.writableTypes), or llama.cpp's mix spelled as llama.cpp does (\(LlamaCppMix.allCases.map(\.rawValue).joined(separator: ", "))): its per-tensor types and file type; default from OUT's extension.")
     var type: String?
 
     @Option(help: "Group size (elements per block) of the base type: 32, 64, 128 or 256.")
@@ -72,8 +72,13 @@ struct QuantizeCommand: ParsableCommand {
         r.tokenizer = files.out.z
         r.settings = files.out.settings()
         if let type {
-            guard let named = DType(name: type) else { throw LLMQError(.usage, "unknown quantization type '\(type)'") }
-            r.type = named
+            if let mix = LlamaCppMix(llamaCppName: type) {
+                r.mix = mix
+            } else if let named = DType(name: type) {
+                r.type = named
+            } else {
+                throw LLMQError(.usage, "unknown quantization type '\(type)' (\(QuantizationRecipe.writableTypes); llama.cpp's mixes \(LlamaCppMix.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
         }
         r.group = group
         r.rules = try tensorTypes.map(QuantizationRecipe.Rule.init(parsing:))

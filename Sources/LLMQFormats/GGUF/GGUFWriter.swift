@@ -9,8 +9,10 @@ import LLMQCore
 public enum GGUFWriter {
     public static let alignment = GGUF.defaultAlignment
 
-    /// - Parameter name: `general.name`; defaults to the source file's name without its extension.
-    public static func write(_ model: Model, to path: String, name: String? = nil,
+    /// - Parameters:
+    ///   - name: `general.name`; defaults to the source file's name without its extension.
+    ///   - fileType: `general.file_type`; nil derives it from the dtype holding most matrix elements.
+    public static func write(_ model: Model, to path: String, name: String? = nil, fileType: UInt32? = nil,
                              progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         try model.validateLlamaTensors()
         let plan = try order(model).map { t -> (tensor: Tensor, typeID: UInt32, bytes: Int) in
@@ -22,7 +24,7 @@ public enum GGUFWriter {
             (GGUFKey.name, .text(name ?? defaultName(model.path))),
         ]
         let stored = plan.map { GGMLType.dtype(id: $0.typeID) ?? .f32 }
-        if let fileType = fileType(plan.map(\.tensor), stored) { metadata.append((GGUFKey.fileType, .uint32(fileType))) }
+        if let fileType = fileType ?? Self.fileType(plan.map(\.tensor), stored) { metadata.append((GGUFKey.fileType, .uint32(fileType))) }
         if stored.contains(where: \.isBlockQuantized) { metadata.append((GGUFKey.quantizationVersion, .uint32(2))) }
         metadata += GGUFLlamaMetadata.entries(model.config)
         if let tokenizer = model.tokenizer { metadata += GGUFTokenizerMetadata.entries(tokenizer) }
