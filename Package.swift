@@ -21,7 +21,7 @@ let kernels: [SwiftSetting] = [.unsafeFlags(cpu + ["-Ounchecked"])]
 let package = Package(
     name: "llmq",
     products: [
-        .executable(name: "llmq", targets: ["llmq"]),
+        .executable(name: "llmq", targets: ["LLMQCommandLine"]),
         .library(name: "LLMQ", targets: ["LLMQ", "LLMQBlocks", "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify"]),
     ],
     traits: [
@@ -43,8 +43,9 @@ let package = Package(
         .target(name: "LLMQVerify", dependencies: ["LLMQCore", "LLMQEngine", "LLMQQuant"], swiftSettings: fastMath),
         .target(name: "LLMQ", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify"], swiftSettings: fastMath),
         .target(name: "LLMQBench", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine"], swiftSettings: fastMath),
+        // Not named llmq: on a case-insensitive file system its module would collide with LLMQ's.
         .executableTarget(
-            name: "llmq",
+            name: "LLMQCommandLine",
             dependencies: [
                 "LLMQ", "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify", "LLMQBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
