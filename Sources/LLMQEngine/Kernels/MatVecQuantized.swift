@@ -9,6 +9,6 @@ extension MatVec {
     func quantized<let N: Int>(_ w: InlineArray<N, WeightMatrix>, _ x: UnsafePointer<Float>, count: Int,
                                _ y: InlineArray<N, UnsafeMutablePointer<Float>>) {
         let inputs = activations.quantize(x, count: count, cols: w[0].cols, pool: pool)
-        QuantizedKernels.visit(w[0].dtype, QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool))
+        QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool).run(QuantizedKernels.rows(w[0].dtype))
     }
 }

@@ -27,11 +27,29 @@ protocol BlockKernel: BlockwiseType {
     static var decodeRows: Int { get }
     /// Bits of the unsigned codes, or 0 for signed weights.
     static var codeBits: Int { get }
+    /// The product of one matrix's rows with every input, for blocks of `k` sub-blocks. A
+    /// requirement (with one default implementation per architecture) so that each conformance's
+    /// witness is specialised for its type, and with it every kernel it calls: called on a type
+    /// opened from the registry, the generic kernels would run unspecialised.
+    static func rows(subBlocks k: Int) -> QuantizedRows
 }
+
+/// Rows `rows` of one matrix times `count` quantized inputs into y (`count × w.rows`, row-major).
+typealias QuantizedRows = (_ w: WeightMatrix, _ rows: Range<Int>, _ x: QuantizedActivations, _ count: Int,
+                           _ y: UnsafeMutablePointer<Float>) -> Void
 
 extension BlockKernel {
     /// Types with more work per byte than q8_0's use two rows, two chains of FMAs.
     static var decodeRows: Int { 2 }
+
+    static func rows(subBlocks k: Int) -> QuantizedRows {
+        switch k {
+        case 1: rows(Group32.self)
+        case 2: rows(Group64.self)
+        case 4: rows(Group128.self)
+        default: rows(Group256.self)
+        }
+    }
 }
 
 /// The term a sub-block adds besides d_w·d_a·Σq·a: (its weights' offset) · d_a·Σa.
@@ -51,30 +69,16 @@ enum Group64: GroupSize { static var subBlocks: Int { 2 } }
 enum Group128: GroupSize { static var subBlocks: Int { 4 } }
 enum Group256: GroupSize { static var subBlocks: Int { 8 } }
 
-/// Calls a visitor with the kernel and group types of a block dtype, so that every kernel is
-/// specialised for its layout.
-protocol QuantizedKernelVisitor {
-    func visit<K: BlockKernel, G: GroupSize>(_ kernel: K.Type, _ group: G.Type)
-}
-
 enum QuantizedKernels {
     static func supports(_ dtype: DType) -> Bool {
         dtype.type is any BlockKernel.Type && dtype.isValidBlockSize && [32, 64, 128, 256].contains(dtype.blockSize)
     }
 
-    static func visit(_ dtype: DType, _ visitor: some QuantizedKernelVisitor) {
-        guard let kernel = dtype.type as? any BlockKernel.Type else {
+    /// The specialised product of a supported dtype.
+    static func rows(_ dtype: DType) -> QuantizedRows {
+        guard supports(dtype), let kernel = dtype.type as? any BlockKernel.Type else {
             preconditionFailure("no kernel for \(dtype); the loader must expand it")
         }
-        func group<K: BlockKernel>(_: K.Type) {
-            switch dtype.blockSize {
-            case 32: visitor.visit(K.self, Group32.self)
-            case 64: visitor.visit(K.self, Group64.self)
-            case 128: visitor.visit(K.self, Group128.self)
-            case 256: visitor.visit(K.self, Group256.self)
-            default: preconditionFailure("no kernel for \(dtype); the loader must expand it")
-            }
-        }
-        group(kernel)
+        return kernel.rows(subBlocks: dtype.blockSize / 32)
     }
 }

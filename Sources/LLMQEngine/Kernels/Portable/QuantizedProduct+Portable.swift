@@ -3,33 +3,40 @@ import LLMQCore
 
 /// Y_i = X·W_iᵀ with Swift's SIMD types: the kernels of every architecture without hand-written
 /// ones (arm64 among them), and the reference the x86 tiles are tested against when forced with
-/// the `PortableKernels` trait. Rows of all N matrices form one index space split across the pool;
-/// each (row, input) pair sums its sub-blocks' exact integer dot products, scaled, in sub-block order.
-struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
+/// the `PortableKernels` trait. Rows of all N matrices form one index space split across the pool.
+struct QuantizedProduct<let N: Int> {
     let w: InlineArray<N, WeightMatrix>
     let x: QuantizedActivations
     let count: Int
     let y: InlineArray<N, UnsafeMutablePointer<Float>>
     let pool: ThreadPool
 
-    func visit<K: BlockKernel, G: GroupSize>(_ kernel: K.Type, _ group: G.Type) {
+    func run(_ product: QuantizedRows) {
         var rows = InlineArray<N, Int>(repeating: 0)
         for i in 0..<N { rows[i] = w[i].rows }
         let w = w, x = x, count = count, y = y
         let grain = max(1, 65536 / max(w[0].cols * count, 1))
         pool.parallelFor(MatVec.total(rows), grain: grain) { range in
-            MatVec.segments(rows, range) { i, local in
-                for r in local {
-                    for t in 0..<count { y[i][t * w[i].rows + r] = Self.dot(K.self, G.self, w[i].row(r), x, input: t) }
-                }
+            MatVec.segments(rows, range) { i, local in product(w[i], local, x, count, y[i]) }
+        }
+    }
+}
+
+extension BlockKernel {
+    static func rows<G: GroupSize>(_: G.Type) -> QuantizedRows {
+        { w, rows, x, count, y in
+            for r in rows {
+                for t in 0..<count { y[t * w.rows + r] = QuantizedDot<Self, G>.dot(w.row(r), x, input: t) }
             }
         }
     }
+}
 
+/// Each (row, input) pair sums its sub-blocks' exact integer dot products, scaled, in sub-block order.
+enum QuantizedDot<K: BlockKernel, G: GroupSize> {
     /// One weight row with one quantized input.
     @inline(__always)
-    static func dot<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ row: UnsafeRawPointer, _ x: QuantizedActivations,
-                                                 input t: Int) -> Float {
+    static func dot(_ row: UnsafeRawPointer, _ x: QuantizedActivations, input t: Int) -> Float {
         let k = G.subBlocks, layout = K.layout, blockBytes = layout.blockBytes(32 * k)
         var total: Float = 0
         for s in 0..<x.blocksPerVector {
