@@ -3,14 +3,15 @@ import _Builtin_intrinsics.intel
 #endif
 import LLMQCore
 
-extension Q5_0: BlockKernel {
+extension Q5_0: OneScaleKernel {
     static var offset: WeightOffset { .scaled(-16) }
     static var codeBits: Int { 5 }
 
     /// The low nibbles as q4_0's, with bit 4 of each code ORed in from the block's qh field (the
     /// n/8 bytes before the nibbles). Codes 0…31: 2·31·127 still fits the Int16 pair sums.
     @inline(__always)
-    static func codes(_ quants: UnsafeRawPointer, subBlock j: Int, of k: Int) -> Codes32 {
+    static func codes(_ block: UnsafeRawPointer, subBlock j: Int, of k: Int) -> Codes32 {
+        let quants = block + layout.quantsOffset
         let low = Nibbles.codes(quants + nibblesOffset(blockSize: 32 * k), subBlock: j, of: k)
         let bits = UInt32(littleEndian: quants.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self))
         #if arch(x86_64) && !PortableKernels
