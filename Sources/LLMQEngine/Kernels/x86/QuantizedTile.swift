@@ -64,7 +64,8 @@ enum QuantizedTile<let R: Int, let T: Int> {
                 }
             }
         }
-        for j in 0..<8 where j < n {
+        @inline(__always)
+        func subBlock(_ j: Int) {
             var weights = InlineArray<R, __m256i>(repeating: _mm256_setzero_si256())
             var halves = InlineArray<R, __m256i>(repeating: _mm256_setzero_si256())
             for r in 0..<R {
@@ -78,6 +79,13 @@ enum QuantizedTile<let R: Int, let T: Int> {
                     acc[r][t] = _mm256_fmadd_ps(broadcast(scales[r][t], j), products, acc[r][t])
                 }
             }
+        }
+        if k == 8 && n == 8 {
+            // A super-block's sub-blocks take their codes from different bit fields: spelt out,
+            // each one's shifts and offsets are constants.
+            subBlock(0); subBlock(1); subBlock(2); subBlock(3); subBlock(4); subBlock(5); subBlock(6); subBlock(7)
+        } else {
+            for j in 0..<8 where j < n { subBlock(j) }
         }
     }
 
