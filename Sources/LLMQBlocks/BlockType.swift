@@ -70,10 +70,74 @@ extension EncodableType {
     public static func halfParameters(groupSize: Int) -> [Int] { [] }
 }
 
+/// A type error feedback (GPTQ) can round one element at a time: a row reaches a block, the type
+/// fixes the block's parameters from its current values, then rounds element after element — each
+/// carrying the error fed forward from those before — and finally stores the block.
+public protocol ColumnwiseRoundable: EncodableType {
+    associatedtype Rounder: BlockRounder
+    /// A rounder for blocks of `groupSize`, reused block after block.
+    static func rounder(groupSize: Int) -> Rounder
+}
+
+/// One block's rounding in progress (see `ColumnwiseRoundable`).
+public protocol BlockRounder {
+    /// Chooses the block's parameters (scales, minimums) from its current values `x` and their
+    /// importance `w`, one per value.
+    mutating func begin(_ x: UnsafePointer<Float>, importance w: UnsafePointer<Float>)
+    /// Rounds element `i` of the block, `x` holding the block's current values (those before `i`
+    /// already rounded, the rest updated by the feedback since `begin`); returns the value the
+    /// stored block will decode to there.
+    mutating func round(_ x: UnsafePointer<Float>, at i: Int) -> Float
+    /// Writes the block as rounded.
+    func store(into block: UnsafeMutableRawPointer)
+}
+
 /// A type x = d·q with one fp16 scale per block and integer levels q: the scale search and error
 /// feedback (GPTQ) choose d and the levels, the type stores them.
-public protocol SymmetricBlockType: EncodableType {
+public protocol SymmetricBlockType: ColumnwiseRoundable {
     static var levels: ClosedRange<Int32> { get }
     /// Writes one block of `groupSize` elements: scale `d` (fp16-representable) and its levels.
     static func store(scale d: Float, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer)
+}
+
+/// A type whose block is sub-blocks sharing integer scales (and minimums) under fp16 super-block
+/// parameters: x = (d·scale)·value(q) − dmin·min — the K-quants and IQ4_XS, and as one sub-block
+/// with scale and minimum 1, IQ4_NL, q4_1 and q5_1 (dmin = −m). Error feedback rounds it with
+/// `SubBlockRounder`.
+public protocol SubBlockScaledType: ColumnwiseRoundable {
+    /// Elements sharing one scale (and minimum) in a block of `groupSize`.
+    static func subBlockSize(groupSize: Int) -> Int
+    /// The integer levels q, sub-block scales and minimums the layout holds (minimums 0...0 when
+    /// there are none).
+    static var levels: ClosedRange<Int32> { get }
+    static var scaleRange: ClosedRange<Int32> { get }
+    static var minRange: ClosedRange<Int32> { get }
+    /// The value level q stands for: q on a uniform grid.
+    static func value(ofLevel q: Int32) -> Float
+    /// The level whose value is nearest t.
+    static func nearestLevel(_ t: Float) -> Int32
+    /// An encoded block's d, dmin, sub-block scales and minimums, as its decoder uses them.
+    static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters)
+    /// Writes a block from its parameters and levels.
+    static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize: Int, into block: UnsafeMutableRawPointer)
+}
+
+extension SubBlockScaledType {
+    public static var minRange: ClosedRange<Int32> { 0...0 }
+    public static func value(ofLevel q: Int32) -> Float { Float(q) }
+    public static func nearestLevel(_ t: Float) -> Int32 { max(levels.lowerBound, min(levels.upperBound, GGMLSearch.nearestInt(t))) }
+    public static func rounder(groupSize: Int) -> SubBlockRounder<Self> { SubBlockRounder(groupSize: groupSize) }
+}
+
+/// A block's parameters for `SubBlockScaledType`: x = (d·scales[j])·value(q) − dmin·mins[j].
+public struct SubBlockParameters: Sendable {
+    public var d: Float = 0
+    public var dmin: Float = 0
+    public var scales: [Int32]
+    public var mins: [Int32]
+
+    public init(subBlocks: Int) {
+        scales = [Int32](repeating: 0, count: subBlocks)
+        mins = [Int32](repeating: 0, count: subBlocks)
+    }
 }

@@ -5,7 +5,7 @@ public enum BlockTypes {
     public static let all: [any BlockType.Type] = [
         F32.self, F16.self, Q4_0.self, Q4_1.self, Q5_0.self, Q5_1.self, Q8_0.self,
         Q2_K.self, Q3_K.self, Q4_K.self, Q5_K.self, Q6_K.self, Q8_K.self,
-        I8.self, I16.self, I32.self, I64.self, F64.self, BF16.self,
+        IQ4_NL.self, IQ4_XS.self, I8.self, I16.self, I32.self, I64.self, F64.self, BF16.self,
         Q8_L2C.self, U8.self,
     ]
 

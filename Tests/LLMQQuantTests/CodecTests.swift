@@ -16,7 +16,7 @@ struct CodecTests {
             #expect(!Quantize.canEncode(kind.grouped(48)))
         }
         #expect(Quantize.canEncode(.f16) && Quantize.canEncode(.bf16) && Quantize.canEncode(.f32))
-        #expect(!Quantize.canEncode(DType.q4_K))
+        #expect(!Quantize.canEncode(DType.q8_K))
     }
 
     /// The worst error a block may have: half a step (a full step where q4_0 clamps the top level of

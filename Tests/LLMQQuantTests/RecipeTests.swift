@@ -49,11 +49,11 @@ struct RecipeTests {
 
     @Test("bad recipes are usage errors")
     func badRecipes() throws {
-        for rule in ["noequals", "=q8_0", "ffn=q9", "ffn=q4_K", "(unclosed=q8_0"] {
+        for rule in ["noequals", "=q8_0", "ffn=q9", "ffn=q8_K", "(unclosed=q8_0"] {
             let error = #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "q4_0", rules: [rule]) }
             #expect(error?.kind == .usage, "\(rule)")
         }
-        #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "q4_K") }
+        #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "q8_K") }
         #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "q4_0", group: 48) }
         #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "f16", group: 64) }
     }

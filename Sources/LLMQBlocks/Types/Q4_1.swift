@@ -7,7 +7,7 @@
 /// nearest; with `importance` the scale and minimum are searched instead (`ScaleSearch.affine`).
 /// Ties between +0 and −0 at the extremes go to the first element, as in ggml's loop (numpy's
 /// reduction order decides them in gguf.quants).
-public enum Q4_1: EncodableType {
+public enum Q4_1: SubBlockScaledType {
     /// | offset | bytes | field |
     /// |---|---|---|
     /// | 0 | 2 | d, fp16 |
@@ -58,6 +58,25 @@ public enum Q4_1: EncodableType {
                 y[j + half] = d * Float(q[j] >> 4) + m
             }
         }
+    }
+
+    // Error feedback sees one sub-block whose scale and minimum are the block's: dmin = −m.
+    public static func subBlockSize(groupSize n: Int) -> Int { n }
+    public static let levels: ClosedRange<Int32> = 0...15
+    public static let scaleRange: ClosedRange<Int32> = 1...1
+    public static let minRange: ClosedRange<Int32> = 1...1
+
+    public static func parameters(of block: UnsafeRawPointer, groupSize: Int, into p: inout SubBlockParameters) {
+        p.d = Half.load(block, layout.scaleOffset)
+        p.dmin = -Half.load(block, minOffset)
+        (p.scales[0], p.mins[0]) = (1, 1)
+    }
+
+    public static func store(_ p: SubBlockParameters, levels: UnsafePointer<Int32>, groupSize n: Int, into block: UnsafeMutableRawPointer) {
+        Half.store(p.d, block, layout.scaleOffset)
+        Half.store(-p.dmin, block, minOffset)
+        let q = (block + layout.quantsOffset).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<n / 2 { q[j] = UInt8(levels[j]) | UInt8(levels[j + n / 2]) << 4 }
     }
 }
 

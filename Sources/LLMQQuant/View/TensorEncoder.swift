@@ -11,8 +11,8 @@ struct TensorEncoder {
     static let chunkElements = 1 << 16
 
     /// `columnWeights` (one per column), when given, asks for the scale search weighted by them.
-    /// `feedback`, when given and `dtype` is a symmetric block type, rounds with error feedback
-    /// (GPTQ) instead.
+    /// `feedback`, when given and `dtype` can be rounded column by column (`ColumnwiseRoundable`),
+    /// rounds with error feedback (GPTQ) instead.
     func encode(_ source: Model, _ tensor: Tensor, as dtype: DType, columnWeights: [Float]? = nil,
                 feedback: ErrorFeedback? = nil) throws -> (bytes: [UInt8], error: TensorError) {
         guard let outputBytes = dtype.byteCount(shape: tensor.shape) else {
@@ -63,7 +63,7 @@ private struct Job: @unchecked Sendable {
     /// the reference rounding.
     let importance: [Float]?
     /// The error-feedback rounding and the block type it drives, when asked for and the type allows it.
-    let feedback: (ErrorFeedback, any SymmetricBlockType.Type)?
+    let feedback: (ErrorFeedback, any ColumnwiseRoundable.Type)?
 
     init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int, columnWeights: [Float]?,
          feedback: ErrorFeedback?) {
@@ -78,7 +78,7 @@ private struct Job: @unchecked Sendable {
         floats = inputDType == .f32 && aligned ? input.baseAddress!.assumingMemoryBound(to: Float.self) : nil
         let chunkRows = min(rowsPerChunk, rows)
         importance = columnWeights.map { w in (0..<chunkRows).flatMap { _ in w } }
-        if let feedback, feedback.width == cols, dtype.isValidBlockSize, let type = dtype.type as? any SymmetricBlockType.Type {
+        if let feedback, feedback.width == cols, dtype.isValidBlockSize, let type = dtype.type as? any ColumnwiseRoundable.Type {
             self.feedback = (feedback, type)
         } else {
             self.feedback = nil
