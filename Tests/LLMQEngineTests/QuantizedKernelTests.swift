@@ -24,7 +24,7 @@ struct QuantizedKernelTests {
     /// The fp16 fields (scales, minimums) of each type's block, by byte offset: random blocks have
     /// random bytes everywhere else — every code, scale and sign the layout can hold.
     static let fp16Fields: [String: [Int]] = [
-        "q2_K": [80, 82], "q3_K": [108], "q4_K": [0, 2], "q5_K": [0, 2], "q6_K": [208],
+        "q2_K": [80, 82], "q3_K": [108], "q4_K": [0, 2], "q5_K": [0, 2], "q6_K": [208], "iq4_nl": [0], "iq4_xs": [0],
     ]
     static let randomBlockTypes = kernelTypes.filter { fp16Fields[$0.name] != nil }
 
@@ -155,6 +155,6 @@ struct QuantizedKernelTests {
     func support() {
         #expect(!MatVec.supports(DType(Q8_L2C.self, blockSize: 64)) && !MatVec.supports(DType.q8_0.grouped(48)))
         #expect(MatVec.supports(.f32) && MatVec.supports(.f16) && MatVec.supports(.bf16))
-        #expect([DType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K].allSatisfy(MatVec.supports))
+        #expect([DType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs].allSatisfy(MatVec.supports))
     }
 }
