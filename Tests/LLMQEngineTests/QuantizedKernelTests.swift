@@ -24,7 +24,7 @@ struct QuantizedKernelTests {
     /// The fp16 fields (scales, minimums) of each type's block, by byte offset: random blocks have
     /// random bytes everywhere else — every code, scale and sign the layout can hold.
     static let fp16Fields: [String: [Int]] = [
-        "q2_K": [80, 82], "q3_K": [108], "q4_K": [0, 2], "q5_K": [0, 2], "q6_K": [208], "iq4_nl": [0], "iq4_xs": [0],
+        "q2_K": [80, 82], "q3_K": [108], "q4_K": [0, 2], "q5_K": [0, 2], "q6_K": [208], "iq4_nl": [0], "iq4_xs": [0], "q5_1": [0, 2],
     ]
     static let randomBlockTypes = kernelTypes.filter { fp16Fields[$0.name] != nil }
 
