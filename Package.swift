@@ -2,8 +2,9 @@
 // The target graph is the architecture (docs/design.md draws it): block types (LLMQBlocks) at the
 // bottom; LLMQCore's Model in the middle; readers and writers (LLMQFormats) and the quantizer
 // (LLMQQuant) each on top of Core and never of each other; the engine runs a Model; verification
-// runs engines. Tools version 6.2 lets a package that depends on llmq by version accept the
-// unsafe flags below.
+// runs engines; LLMQ is the library every command is a call of, and the command line only parses
+// for it. Tools version 6.2 lets a package that depends on llmq by version accept the unsafe
+// flags below.
 import PackageDescription
 
 // Kernels are written with SIMD types; on x86-64 let LLVM use AVX2/FMA/F16C (every x86-64 server
@@ -20,8 +21,8 @@ let kernels: [SwiftSetting] = [.unsafeFlags(cpu + ["-Ounchecked"])]
 let package = Package(
     name: "llmq",
     products: [
-        .executable(name: "llmq", targets: ["llmq"]),
-        .library(name: "LLMQ", targets: ["LLMQBlocks", "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify"]),
+        .executable(name: "llmq", targets: ["LLMQCommandLine"]),
+        .library(name: "LLMQ", targets: ["LLMQ", "LLMQBlocks", "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify"]),
     ],
     traits: [
         // The kernels every architecture without hand-written ones runs; CI forces them on x86-64
@@ -40,11 +41,13 @@ let package = Package(
         .target(name: "LLMQFormats", dependencies: ["LLMQCore", "CZstd"], swiftSettings: fastMath),
         .target(name: "LLMQEngine", dependencies: ["LLMQCore", "CPrefetch"], swiftSettings: kernels),
         .target(name: "LLMQVerify", dependencies: ["LLMQCore", "LLMQEngine", "LLMQQuant"], swiftSettings: fastMath),
+        .target(name: "LLMQ", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify"], swiftSettings: fastMath),
         .target(name: "LLMQBench", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine"], swiftSettings: fastMath),
+        // Not named llmq: on a case-insensitive file system its module would collide with LLMQ's.
         .executableTarget(
-            name: "llmq",
+            name: "LLMQCommandLine",
             dependencies: [
-                "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify", "LLMQBench",
+                "LLMQ", "LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify", "LLMQBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
@@ -56,6 +59,7 @@ let package = Package(
         .testTarget(name: "LLMQQuantTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQTestSupport"]),
         .testTarget(name: "LLMQEngineTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQTestSupport"]),
         .testTarget(name: "LLMQVerifyTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQVerify", "LLMQTestSupport"]),
+        .testTarget(name: "LLMQTests", dependencies: ["LLMQ", "LLMQTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LLMQCore", "LLMQTestSupport"]),
     ]
 )

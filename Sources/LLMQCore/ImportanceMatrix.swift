@@ -5,8 +5,8 @@
 /// uncorrelated. So E[xⱼ²] (the mean squared activation of input column j) is the weight each
 /// column's squared rounding error deserves — the idea behind llama.cpp's imatrix and AWQ.
 /// `formats/imatrix.md` describes the file that stores it.
-public struct ImportanceMatrix: Sendable, Equatable {
-    public struct Entry: Sendable, Equatable {
+public struct ImportanceMatrix: Sendable, Equatable, Codable {
+    public struct Entry: Sendable, Equatable, Codable {
         /// Σ xⱼ² over every input vector seen, per input column (cols values).
         public var sumSquares: [Float]
         /// Input vectors seen (tokens).

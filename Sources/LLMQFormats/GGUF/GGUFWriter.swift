@@ -9,9 +9,11 @@ import LLMQCore
 public enum GGUFWriter {
     public static let alignment = GGUF.defaultAlignment
 
-    /// - Parameter name: `general.name`; defaults to the source file's name without its extension.
-    public static func write(_ model: Model, to path: String, name: String? = nil,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws {
+    /// - Parameters:
+    ///   - name: `general.name`; defaults to the source file's name without its extension.
+    ///   - fileType: `general.file_type`; nil derives it from the dtype holding most matrix elements.
+    public static func write(_ model: Model, to path: String, name: String? = nil, fileType: UInt32? = nil,
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         try model.validateLlamaTensors()
         let plan = try order(model).map { t -> (tensor: Tensor, typeID: UInt32, bytes: Int) in
             if let id = GGMLType.id(for: t.dtype) { return (t, id, t.byteCount) }
@@ -22,7 +24,7 @@ public enum GGUFWriter {
             (GGUFKey.name, .text(name ?? defaultName(model.path))),
         ]
         let stored = plan.map { GGMLType.dtype(id: $0.typeID) ?? .f32 }
-        if let fileType = fileType(plan.map(\.tensor), stored) { metadata.append((GGUFKey.fileType, .uint32(fileType))) }
+        if let fileType = fileType ?? Self.fileType(plan.map(\.tensor), stored) { metadata.append((GGUFKey.fileType, .uint32(fileType))) }
         if stored.contains(where: \.isBlockQuantized) { metadata.append((GGUFKey.quantizationVersion, .uint32(2))) }
         metadata += GGUFLlamaMetadata.entries(model.config)
         if let tokenizer = model.tokenizer { metadata += GGUFTokenizerMetadata.entries(tokenizer) }
@@ -55,7 +57,7 @@ public enum GGUFWriter {
             }
             model.release(entry.tensor)
             try out.align(to: alignment)
-            progress(i + 1, plan.count)
+            try progress(i + 1, plan.count)
         }
         try out.commit()
     }

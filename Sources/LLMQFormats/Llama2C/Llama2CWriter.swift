@@ -9,7 +9,7 @@ public enum Llama2CWriter {
     ///   - version: 0 legacy fp32 (with RoPE tables, as run.c expects), 1 fp32, 2 int8 groups.
     ///   - groupSize: version 2 only; halved until it divides dim, as export.py does.
     public static func write(_ model: Model, to path: String, version: Int, groupSize: Int = 64,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws {
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         let c = model.config
         try model.validateLlamaTensors()
         guard c.ropeTheta == 10000 else {
@@ -40,7 +40,7 @@ public enum Llama2CWriter {
             }
             if version == 0 && t.name == CanonicalName.outputNorm { try writeRopeTables(c, to: out) }
             model.release(t)
-            progress(i + 1, order.count)
+            try progress(i + 1, order.count)
         }
         try out.commit()
     }

@@ -9,7 +9,7 @@ import LLMQCore
 /// matrix's own rounding error there.
 public enum BitAllocation {
     /// How finely `llmq calibrate --sensitivity` measures: one forward pass per unit.
-    public enum Granularity: String, CaseIterable, Sendable {
+    public enum Granularity: String, CaseIterable, Sendable, Codable {
         /// A layer's attention matrices, a layer's feed-forward matrices, the embedding, the classifier.
         case block
         /// Every matrix alone.
@@ -51,7 +51,7 @@ public enum BitAllocation {
     }
 
     /// One matrix's decision.
-    public struct Choice: Sendable, Equatable {
+    public struct Choice: Sendable, Equatable, Codable {
         public var tensor: String
         /// Its measured share of the KL divergence at the measurement type.
         public var sensitivity: Double
@@ -88,8 +88,10 @@ public enum BitAllocation {
     public static func recipe(for model: Model, base: QuantizationRecipe, sensitivity: [String: Double], targetBPW: Double,
                               ladder: [DType] = defaultLadder,
                               errors: (Tensor, [DType]) throws -> [Double]) throws -> (recipe: QuantizationRecipe, choices: [Choice]) {
-        let floorRule = classifierRule(base.base)
-        let floor = try QuantizationRecipe(base: base.base, rules: base.rules + [floorRule], scaleSearch: base.scaleSearch)
+        // The smallest plan: the base type everywhere, the classifier too — or a llama.cpp mix's own choices.
+        let floorRules = base.mix == nil ? [classifierRule(base.base)] : []
+        var floor = base
+        floor.rules = base.rules + floorRules
         let plan = try floor.plan(for: model)
         let budget = targetBPW * Double(plan.elementCount)
         var spent = Double(plan.byteCount * 8)
@@ -105,9 +107,11 @@ public enum BitAllocation {
                 throw LLMQError(.usage, "no sensitivity was measured for \(e.name); run llmq calibrate --sensitivity on this model")
             }
             guard let tensor = model[e.name] else { continue }
-            let fit = { (t: DType) in t.isBlockQuantized && e.shape[1] % t.blockSize != 0 ? QuantizationRecipe.fallback(t, cols: e.shape[1], source: e.sourceDType).0 : t }
+            let fit = { (t: DType) in base.fallback(t, cols: e.shape[1], source: e.sourceDType)?.0 ?? t }
             let bits = { (t: DType) in 8 * (t.byteCount(shape: e.shape) ?? 0) }
-            let types = [fit(measured), e.dtype] + ladder.map(fit).filter { bits($0) > bits(e.dtype) }
+            // The measurement type as `measurementRecipe()` fitted it (llmq's own fallback).
+            let measuredFit = try measurementRecipe().fallback(measured, cols: e.shape[1], source: e.sourceDType)?.0 ?? measured
+            let types = [measuredFit, e.dtype] + ladder.map(fit).filter { bits($0) > bits(e.dtype) }
             let error = try errors(tensor, types)
             let scale = error[0] > 0 ? s / error[0] : 0
             var options = [Rung(dtype: e.dtype, bits: bits(e.dtype), kld: scale * error[1])]
@@ -144,8 +148,9 @@ public enum BitAllocation {
         }
         // One rule per matrix, so each tensor's recorded reason names just itself.
         let upgrades = choices.filter(\.upgraded).sorted { $0.tensor < $1.tensor }.map { anyOf([$0.tensor], $0.chosen) }
-        let rules = base.rules + upgrades + [floorRule]
-        return (try QuantizationRecipe(base: base.base, rules: rules, scaleSearch: base.scaleSearch), choices)
+        var result = base
+        result.rules = base.rules + upgrades + floorRules
+        return (result, choices)
     }
 
     /// One type a matrix can take: its size and the divergence it is expected to cause.

@@ -21,7 +21,9 @@ struct TensorEncoder {
         let job = Job(input: try source.data(tensor), inputDType: tensor.dtype, dtype: dtype, rows: tensor.rows, cols: tensor.cols,
                       columnWeights: columnWeights, feedback: feedback)
         var output = [UInt8](repeating: 0, count: outputBytes)
-        let sums = Locked(ErrorSums())
+        // Per chunk, added up in chunk order afterwards: the error (which a container records) must
+        // not depend on how many threads shared the chunks or which finished first.
+        let sums = Locked([ErrorSums](repeating: ErrorSums(), count: job.chunks))
         let failure = Locked<LLMQError?>(nil)
         output.withUnsafeMutableBytes { out in
             let out = UncheckedBuffer(out)
@@ -29,9 +31,9 @@ struct TensorEncoder {
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * job.rowsPerChunk * job.cols)
                 defer { scratch.deallocate() }
-                var local = ErrorSums()
                 // Part p takes chunks p, p + parts, …: neighbouring threads work on neighbouring rows.
                 for chunk in stride(from: part, to: job.chunks, by: parts) {
+                    var local = ErrorSums()
                     do {
                         try job.run(chunk, into: out.buffer, scratch: scratch, sums: &local)
                     } catch {
@@ -39,12 +41,13 @@ struct TensorEncoder {
                         failure.withLock { $0 = $0 ?? e }
                         return
                     }
+                    sums.withLock { $0[chunk] = local }
                 }
-                sums.withLock { $0.merge(local) }
             }
         }
         if let e = failure.withLock({ $0 }) { throw e.forTensor(tensor.name) }
-        return (output, sums.withLock { $0 }.result(name: tensor.name, dtype: dtype, count: tensor.elementCount))
+        let total = sums.withLock { $0 }.reduce(into: ErrorSums()) { $0.merge($1) }
+        return (output, total.result(name: tensor.name, dtype: dtype, count: tensor.elementCount))
     }
 }
 

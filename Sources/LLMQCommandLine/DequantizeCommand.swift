@@ -1,5 +1,5 @@
 import ArgumentParser
-import LLMQCore
+import LLMQ
 
 struct DequantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +11,8 @@ struct DequantizeCommand: ParsableCommand {
     @OptionGroup var files: ConversionArguments
 
     func run() throws {
-        let model = try files.openInput()
-        try files.write(try Dequantize.fp32View(of: model), source: model, command: "dequantize", parameters: ["type": "f32"])
+        let request = ConvertRequest(input: files.input, output: files.output, tokenizer: files.out.z, dequantize: true,
+                                     settings: files.out.settings())
+        ConversionArguments.note(try Terminal.withProgress { try LLMQ.convert(request, progress: $0) })
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import LLMQFormats
+import LLMQ
 
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,8 +14,8 @@ struct ConvertCommand: ParsableCommand {
     var to: ModelFile.OutputFormat?
 
     func run() throws {
-        let model = try files.openInput()
-        try files.write(model, source: model, command: "convert", parameters: [:], format: to)
+        let request = ConvertRequest(input: files.input, output: files.output, tokenizer: files.out.z, settings: files.out.settings(format: to))
+        ConversionArguments.note(try Terminal.withProgress { try LLMQ.convert(request, progress: $0) })
     }
 }
 

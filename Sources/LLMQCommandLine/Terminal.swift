@@ -1,4 +1,5 @@
 import Foundation
+import LLMQ
 
 /// stdout/stderr helpers: errors on one line, progress only on an interactive terminal.
 enum Terminal {
@@ -22,6 +23,13 @@ enum Terminal {
                 done += n
             }
         }
+    }
+
+    /// Runs a library call with its progress reports drawn as bars on stderr, one per phase.
+    static func withProgress<T>(_ body: (@escaping ProgressHandler) throws -> T) rethrows -> T {
+        let bars = ProgressBars()
+        defer { bars.finish() }
+        return try body(bars.handler)
     }
 
     static func json<T: Encodable>(_ value: T) throws {
@@ -54,6 +62,27 @@ final class Progress {
 
     func finish() {
         if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+/// The library's progress reports as `Progress` bars: a new bar when the phase changes.
+final class ProgressBars: Sendable {
+    private let current = Locked<(phase: Phase, bar: Progress)?>(nil)
+
+    var handler: ProgressHandler {
+        { [self] event in
+            current.withLock { current in
+                if current?.phase != event.phase {
+                    current?.bar.finish()
+                    current = (event.phase, Progress(event.phase.rawValue))
+                }
+                current?.bar.update(event.done, event.total)
+            }
+        }
+    }
+
+    func finish() {
+        current.withLock { $0?.bar.finish() }
     }
 }
 

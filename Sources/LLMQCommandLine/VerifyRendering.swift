@@ -1,4 +1,4 @@
-import LLMQVerify
+import LLMQ
 
 /// The text form of a verify report: llama.cpp-style statistics, the weight errors, the gates.
 enum VerifyRendering {

@@ -1,17 +1,15 @@
 import ArgumentParser
-import Foundation
-import LLMQCore
-import LLMQEngine
-import LLMQVerify
+import LLMQ
 
 struct PerplexityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perplexity",
         abstract: "Score a text with a model: perplexity ± its uncertainty, as llama.cpp's llama-perplexity.",
         discussion: """
-            The text is tokenized once (BOS first) and cut into chunks of --ctx tokens; each chunk starts \
-            with BOS and is evaluated from an empty cache. By default only the second half of each chunk \
-            is scored (llama.cpp's protocol); --score-all scores every prediction.
+            The text is tokenized once (BOS first when the vocabulary adds one, as llama.cpp decides) and cut into \
+            chunks of --ctx tokens; each chunk is evaluated from an empty cache, its first token replaced by BOS when \
+            the vocabulary adds one. By default only the second half of each chunk is scored (llama.cpp's protocol); \
+            --score-all scores every prediction.
             """
     )
 
@@ -23,23 +21,10 @@ struct PerplexityCommand: ParsableCommand {
     @Flag(help: "Print a machine-readable JSON report.")
     var json = false
 
-    struct Report: Encodable {
-        var model: String
-        var format: String
-        var text: String
-        var textTokens: Int
-        var result: PerplexityResult
-    }
-
     func run() throws {
-        let (loaded, tokenizer) = try options.open(model)
-        let tokens = try options.tokens(tokenizer)
-        let plan = try options.plan(tokens, model: loaded, tokenizer: tokenizer)
-        let runner = try ChunkRunner(model: loaded, plan: plan, batchSize: options.batch, pool: options.makePool())
-        let progress = Progress("perplexity")
-        let result = Perplexity.evaluate(runner, tokens: tokens, plan: plan) { progress.update($0, plan.chunkCount) }
-        progress.finish()
-        let report = Report(model: model, format: loaded.format.description, text: options.text ?? "", textTokens: tokens.count, result: result)
+        var request = PerplexityRequest(model: model, text: try options.requiredText(), evaluation: options.settings)
+        request.tokenizer = options.z
+        let report = try Terminal.withProgress { try LLMQ.perplexity(request, progress: $0) }
         if json {
             try Terminal.json(report)
         } else {
@@ -47,7 +32,7 @@ struct PerplexityCommand: ParsableCommand {
         }
     }
 
-    func render(_ r: Report) -> String {
+    func render(_ r: PerplexityReport) -> String {
         let p = r.result
         return """
             model: \(r.model) (\(r.format))

@@ -8,7 +8,9 @@ extension ContainerMetadata.Quantization {
     /// - Parameter imatrix: the importance matrix file that weighted the scale search, if any.
     public init(plan: QuantizationPlan, stats: QuantizationStats, imatrix: String? = nil) {
         let base = plan.recipe.base
-        let recipe = ContainerMetadata.Recipe(type: base.name, group: base.isBlockQuantized ? base.blockSize : nil,
+        // A llama.cpp mix is recorded by its name (its per-matrix choices are in each tensor's reason).
+        let recipe = ContainerMetadata.Recipe(type: plan.recipe.mix?.rawValue ?? base.name,
+                                              group: base.isBlockQuantized && plan.recipe.mix == nil ? base.blockSize : nil,
                                               rules: plan.recipe.rules.map { .init(pattern: $0.pattern, type: $0.type.description) },
                                               scaleSearch: plan.recipe.scaleSearch ? true : nil, imatrix: imatrix)
         let tensors = plan.entries.map { entry in
