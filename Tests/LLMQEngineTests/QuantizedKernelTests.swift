@@ -135,8 +135,8 @@ struct QuantizedKernelTests {
         }
     }
 
-    /// Encoders choose few of the codes and scales a layout holds (Q6_K's scales never reach
-    /// −128, Q3_K's codes rarely 0); random bytes hold all of them.
+    /// Encoders reach only the codes, scales and signs their rounding produces; random bytes
+    /// hold every one the layout can.
     @Test("kernels on random blocks (every code, scale and minimum) equal the reference", arguments: randomBlockTypes)
     func randomBlocks(dtype: DType) throws {
         try Self.matvec(dtype, random: true)
