@@ -130,10 +130,14 @@ public enum Bench {
 
         if o.sections.contains(.kernels) {
             let config = try ModelFile.open(models.entries[0].path).config
-            let kernels = KernelBenchmarks(rows: config.hiddenDim, cols: config.dim, pool: pool, plan: o.plan)
-            let shape = "\(config.hiddenDim)×\(config.dim)"
             let streamBytes = o.streamBytes
-            for dtype in [DType.f32, .f16, .q8_0, .q5_0, .q4_0, .q4_1] {
+            for dtype in BlockTypes.encodable.map({ DType($0) }).filter(MatVec.supports) {
+                // ffn_up's shape, or ffn_down's (as many weights) for blocks its rows do not fill:
+                // the K-quants' 256 at SmolLM2's width of 576.
+                guard let (height, width) = [(config.hiddenDim, config.dim), (config.dim, config.hiddenDim)]
+                    .first(where: { dtype.byteCount(shape: [$0.0, $0.1]) != nil }) else { continue }
+                let kernels = KernelBenchmarks(rows: height, cols: width, pool: pool, plan: o.plan)
+                let shape = "\(height)×\(width)"
                 note("kernels \(dtype)")
                 rows.append(row("kernels", "matvec \(dtype) \(shape) in cache", try kernels.matvecInCache(dtype), figure: .bandwidth))
                 rows.append(row("kernels", "matvec \(dtype) streaming \(streamBytes >> 20) MiB", try kernels.matvecStreaming(dtype, bytes: streamBytes),

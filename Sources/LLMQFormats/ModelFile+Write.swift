@@ -32,6 +32,9 @@ extension ModelFile {
         public var llama2cGroupSize = 64
         public var container = LLMQContainerWriter.Options()
         public var safetensors = SafetensorsWriter.Options()
+        /// A GGUF's `general.file_type` (llama.cpp's `llama_ftype`, e.g. 15 for a Q4_K_M mix); nil
+        /// derives it from the dtype holding most matrix elements.
+        public var ggufFileType: UInt32?
         /// Recorded in a container's metadata; called after the last tensor is written.
         public var metadata: @Sendable (Model) throws -> ContainerMetadata = { ContainerMetadata(config: $0.config) }
 
@@ -49,14 +52,14 @@ extension ModelFile {
 
     /// Writes `model` to `path` atomically (never over one of the model's own files).
     public static func write(_ model: Model, to path: String, format: OutputFormat? = nil, options: WriteOptions = WriteOptions(),
-                             progress: (Int, Int) -> Void = { _, _ in }) throws {
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         switch try outputFormat(for: path, explicit: format) {
         case .llama2c:
             try Llama2CWriter.write(model, to: path, version: options.llama2cVersion, groupSize: options.llama2cGroupSize, progress: progress)
         case .llmq:
             try LLMQContainerWriter.write(model, to: path, options: options.container, metadata: { try options.metadata(model) }, progress: progress)
         case .gguf:
-            try GGUFWriter.write(model, to: path, progress: progress)
+            try GGUFWriter.write(model, to: path, fileType: options.ggufFileType, progress: progress)
         case .safetensors:
             try SafetensorsWriter.write(model, to: path, options: options.safetensors, progress: progress)
         }

@@ -1,14 +1,10 @@
+import LLMQBlocks
 import LLMQCore
 
-/// Encodes fp32 values into every dtype llmq writes: f32, f16 and bf16 (rounded to nearest even),
-/// and the block types of `BlockCodecs.codecs` at their valid group sizes. The inverse of `Dequantize`.
+/// Encodes fp32 values into every dtype llmq writes (`BlockTypes.encodable`, at group sizes they
+/// accept) with checks the reference encoders leave to their callers. The inverse of `Dequantize`.
 public enum Quantize {
-    public static func canEncode(_ dtype: DType) -> Bool {
-        switch dtype.kind {
-        case .f32, .f16, .bf16: true
-        default: BlockCodecs.codec(for: dtype.kind) != nil && dtype.isValidBlockSize
-        }
-    }
+    public static func canEncode(_ dtype: DType) -> Bool { dtype.encoder != nil }
 
     /// Encodes `src` as `dtype` into `dst`, which must be exactly the encoded size. For block types
     /// `src.count` must be a whole number of blocks and every value finite (a block's scale comes from
@@ -27,20 +23,11 @@ public enum Quantize {
         if let importance, importance.count != n {
             throw LLMQError(.invalid, "\(importance.count) importance weights for \(n) values")
         }
-        guard n > 0, let out = dst.baseAddress else { return }
-        switch dtype.kind {
-        case .f32:
-            out.copyMemory(from: src.baseAddress!, byteCount: n * 4)
-        case .f16:
-            for i in 0..<n { out.storeBytes(of: Float16(src[i]).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
-        case .bf16:
-            for i in 0..<n { out.storeBytes(of: bf16(src[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
-        default:
-            try requireFinite(src, as: dtype)
-            let codec = BlockCodecs.codec(for: dtype.kind)!
-            codec.quantize(src, into: dst, blockSize: dtype.blockSize, importance: importance)
-            try checkScales(UnsafeRawBufferPointer(dst), dtype, layout: codec.layout)
-        }
+        guard n > 0, let out = dst.baseAddress, let encoder = dtype.encoder else { return }
+        if encoder.needsFiniteValues { try requireFinite(src, as: dtype) }
+        encoder.encodeBlocks(src.baseAddress!, count: n / dtype.blockSize, groupSize: dtype.blockSize,
+                             importance: importance?.baseAddress, into: out)
+        try checkParameters(UnsafeRawBufferPointer(dst), dtype, encoder)
     }
 
     /// Block types derive a block's scale from its values: one NaN or infinity would wreck it.
@@ -69,12 +56,12 @@ public enum Quantize {
 
     /// A block whose scale or minimum exceeds fp16's ±65504 would decode to infinities: refuse it
     /// rather than write garbage.
-    static func checkScales(_ bytes: UnsafeRawBufferPointer, _ dtype: DType, layout: BlockLayout) throws {
-        let base = bytes.baseAddress!
-        let fields = [layout.scaleOffset] + (layout.minOffset.map { [$0] } ?? [])
+    static func checkParameters(_ bytes: UnsafeRawBufferPointer, _ dtype: DType, _ encoder: any EncodableType.Type) throws {
+        let fields = encoder.halfParameters(groupSize: dtype.blockSize)
+        guard !fields.isEmpty, let base = bytes.baseAddress else { return }
         for b in 0..<bytes.count / dtype.blockBytes {
             let block = base + b * dtype.blockBytes
-            for offset in fields where !Half.load(block, offset).isFinite {
+            for offset in fields where !Float(block.loadUnaligned(fromByteOffset: offset, as: Float16.self)).isFinite {
                 let first = b * dtype.blockSize
                 throw LLMQError(.invalid, "elements \(first)..<\(first + dtype.blockSize) need a \(dtype) scale beyond fp16's ±65504")
             }
@@ -95,13 +82,5 @@ public enum Quantize {
             try out.withUnsafeMutableBytes { try elements(src, as: dtype, into: $0) }
         }
         return out
-    }
-
-    /// fp32 → bf16 as ggml's `ggml_compute_fp32_to_bf16`: round to nearest even, NaNs kept quiet.
-    @inline(__always)
-    public static func bf16(_ x: Float) -> UInt16 {
-        let u = x.bitPattern
-        if u & 0x7FFF_FFFF > 0x7F80_0000 { return UInt16(truncatingIfNeeded: u >> 16) | 0x40 }
-        return UInt16(truncatingIfNeeded: (u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
     }
 }

@@ -8,25 +8,29 @@ import LLMQQuant
 public enum Calibration {
     /// - Parameters:
     ///   - datasets: names of the calibration texts, recorded in the result.
-    ///   - progress: called with the number of chunks done.
+    ///   - progress: called with the number of chunks done; what it throws ends the run.
     public static func collect(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan, datasets: [String],
-                               progress: (Int) -> Void = { _ in }) -> ImportanceMatrix {
+                               progress: (Int) throws -> Void) rethrows -> ImportanceMatrix {
         let statistics = ActivationStatistics()
-        observe(runner, tokens: tokens, plan: plan, with: statistics, progress: progress)
+        try observe(runner, tokens: tokens, plan: plan, with: statistics, progress: progress)
         return statistics.importance(config: runner.transformer.config, datasets: datasets, chunkCount: plan.chunkCount,
                                      chunkSize: plan.contextLength)
     }
 
+    public static func collect(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan, datasets: [String]) -> ImportanceMatrix {
+        collect(runner, tokens: tokens, plan: plan, datasets: datasets) { _ in }
+    }
+
     /// Runs every chunk of the plan with `observer` watching the matrix inputs.
     static func observe(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan, with observer: some ActivationObserver,
-                        progress: (Int) -> Void) {
+                        progress: (Int) throws -> Void) rethrows {
         let transformer = runner.transformer
         transformer.activationObserver = observer
         defer { transformer.activationObserver = nil }
         for c in 0..<plan.chunkCount {
             let chunk = plan.chunk(c, of: tokens)
             for block in runner.blocks(plan) { runner.run(chunk, block) }
-            progress(c + 1)
+            try progress(c + 1)
         }
     }
 }
@@ -63,9 +67,9 @@ extension Calibration {
     /// The second moments of every matrix product's inputs over the text (for error-feedback
     /// rounding), by tensor name; matrices that read the same input share one object.
     public static func collectCovariances(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan, threads: Int,
-                                          progress: (Int) -> Void = { _ in }) -> [String: InputCovariance] {
+                                          progress: (Int) throws -> Void) rethrows -> [String: InputCovariance] {
         let collector = CovarianceCollector(threads: threads)
-        observe(runner, tokens: tokens, plan: plan, with: collector, progress: progress)
+        try observe(runner, tokens: tokens, plan: plan, with: collector, progress: progress)
         var result: [String: InputCovariance] = [:]
         for (input, covariance) in collector.covariances {
             for name in input.tensorNames(runner.transformer.config) { result[name] = covariance }

@@ -39,10 +39,14 @@ public struct PerplexityResult: Codable, Sendable {
 }
 
 public enum Perplexity {
-    /// Scores `tokens` (the whole tokenized text, BOS first) as `plan` says.
-    /// - Parameter progress: called with the number of chunks done.
+    /// Scores `tokens` (the whole tokenized text, `EvaluationTokens`) as `plan` says.
+    public static func evaluate(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan) -> PerplexityResult {
+        evaluate(runner, tokens: tokens, plan: plan) { _ in }
+    }
+
+    /// - Parameter progress: called with the number of chunks done; what it throws ends the run.
     public static func evaluate(_ runner: ChunkRunner, tokens: [Int], plan: EvaluationPlan,
-                                progress: (Int) -> Void = { _ in }) -> PerplexityResult {
+                                progress: (Int) throws -> Void) rethrows -> PerplexityResult {
         let start = ContinuousClock.now
         var nlls = [Double](repeating: 0, count: plan.scoredTotal)
         let vocab = runner.vocabSize
@@ -61,7 +65,7 @@ public enum Perplexity {
                     }
                 }
             }
-            progress(c + 1)
+            try progress(c + 1)
         }
         return PerplexityResult(plan: plan, nlls: nlls, batchSize: runner.batchSize, seconds: seconds(since: start))
     }

@@ -40,7 +40,7 @@ public struct SavedReference: Sendable {
             contextLength = plan.contextLength
             chunkCount = plan.chunkCount
             scoreAll = plan.scoreAll
-            bosID = plan.bosID
+            bosID = plan.bosID ?? tokenizer.bosID
             vocabSize = model.config.vocabSize
             self.maxKept = min(maxKept, vocabSize)
             self.tailMass = tailMass
@@ -85,10 +85,12 @@ public struct SavedReference: Sendable {
     /// One per scored position, chunk by chunk, positions ascending.
     public let summaries: [ReferenceSummary]
 
+    /// The plan the reference ran. Tokens that start with BOS came from a vocabulary that adds it,
+    /// so BOS also replaced each chunk's first token; otherwise the chunks ran as stored.
     public var plan: EvaluationPlan {
         // The header was validated to describe a plan these tokens fill exactly.
         try! EvaluationPlan(tokenCount: header.tokenCount, contextLength: header.contextLength, maxChunks: header.chunkCount,
-                            scoreAll: header.scoreAll, bosID: header.bosID)
+                            scoreAll: header.scoreAll, bosID: tokens.first == header.bosID ? header.bosID : nil)
     }
 
     public static func isReferenceFile(_ path: String) -> Bool {

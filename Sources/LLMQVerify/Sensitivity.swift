@@ -9,9 +9,9 @@ public enum Sensitivity {
     /// The reference (`source`) runs once over the plan's chunks of `tokens`; then, per unit (a
     /// list of canonical tensor names), a model that takes those tensors from `quantized` (a view
     /// of `source`) and the rest from `source`. Returns one mean KLD per unit.
-    /// - Parameter progress: called with the number of units done.
+    /// - Parameter progress: called with the number of units done; what it throws ends the run.
     public static func measure(source: Model, quantized: Model, units: [[String]], tokens: [Int], plan: EvaluationPlan,
-                               batchSize: Int? = nil, pool: ThreadPool, progress: (Int) -> Void = { _ in }) throws -> [Double] {
+                               batchSize: Int? = nil, pool: ThreadPool, progress: (Int) throws -> Void = { _ in }) throws -> [Double] {
         let reference = try ChunkRunner(model: source, plan: plan, batchSize: batchSize, pool: pool)
         let vocab = reference.vocabSize
         // The reference's logits at every scored position, kept for all units (positions × vocab).
@@ -49,7 +49,7 @@ public enum Sensitivity {
                 }
             }
             result.append(total / Double(max(row, 1)))
-            progress(u + 1)
+            try progress(u + 1)
         }
         return result
     }

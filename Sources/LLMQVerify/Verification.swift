@@ -19,9 +19,9 @@ public enum Verification {
 
     /// Runs the candidate (and a live reference) over the plan's chunks, block by block, and compares
     /// every scored position. With `save`, a live reference's summaries are streamed to that file.
-    /// - Parameter progress: called with the number of chunks done.
+    /// - Parameter progress: called with the number of chunks done; what it throws ends the run.
     public static func compare(reference: ReferenceInput, candidate: ChunkRunner, tokens: [Int], plan: EvaluationPlan,
-                               save: ReferenceLogitsWriter? = nil, progress: (Int) -> Void = { _ in }) throws -> LogitComparison {
+                               save: ReferenceLogitsWriter? = nil, progress: (Int) throws -> Void = { _ in }) throws -> LogitComparison {
         let vocab = candidate.vocabSize
         switch reference {
         case .model(let runner):
@@ -75,7 +75,7 @@ public enum Verification {
                 }
                 if let save { for s in summaries { try save.append(s!) } }
             }
-            progress(c + 1)
+            try progress(c + 1)
         }
         switch reference {
         case .model:

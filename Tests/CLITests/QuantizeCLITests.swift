@@ -136,6 +136,25 @@ struct QuantizeCLITests {
         #expect(try Fixtures.llmq("run", st, "-t", "0", "-n", "256").stdout == fp32)
     }
 
+    @Test("a GGUF whose rows are whole 256-blocks quantizes to q4_K: llama.cpp's Q4_K_M file type, and it runs")
+    func kQuantGGUF() throws {
+        let dir = try Fixtures.scratch()
+        let synth = try Fixtures.llmq("synth", dir + "/m.bin", "--dim", "256", "--hidden-dim", "512", "--layers", "1",
+                                      "--heads", "4", "--vocab", "512", "--tokenizer", dir + "/tok.bin")
+        #expect(synth.status == 0, "\(synth.stderr)")
+        #expect(try Fixtures.llmq("convert", dir + "/m.bin", dir + "/m.gguf", "-z", dir + "/tok.bin").status == 0)
+        let r = try Fixtures.llmq("quantize", dir + "/m.gguf", dir + "/q.gguf", "--type", "q4_K")
+        #expect(r.status == 0, "\(r.stderr)")
+        let inspect = try Fixtures.llmq("inspect", dir + "/q.gguf", "--json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])
+        let dtypes = Dictionary(uniqueKeysWithValues: try #require(json["tensors"] as? [[String: Any]]).map {
+            ($0["name"] as! String, $0["dtype"] as! String)
+        })
+        #expect(dtypes["blk.0.attn_q.weight"] == "q4_K" && dtypes["blk.0.ffn_down.weight"] == "q4_K", "\(dtypes)")
+        #expect((json["metadata"] as? [String: String])?["general.file_type"] == "15")
+        #expect(try Fixtures.llmq("run", dir + "/q.gguf", "-t", "0", "-n", "16").status == 0)
+    }
+
     @Test("the text summary lists every tensor, fallbacks with reasons, and the totals")
     func textSummary() throws {
         let out = try Fixtures.scratch() + "/m.q4"

@@ -4,15 +4,16 @@ import LLMQQuant
 import LLMQTestSupport
 import Testing
 
-/// The fp32 and fp16 kernels against a plain fp64 dot product of the same (fp16-decoded) weights.
-@Suite("fp32 and fp16 matrix kernels")
+/// The float kernels against a plain fp64 dot product of the same (decoded) weights.
+@Suite("float matrix kernels")
 struct FloatKernelTests {
     /// fp32 accumulation in another order: allow fp32 rounding of the sum of |terms|.
     static let relativeTolerance = 1e-5
 
     /// Shapes covering every loop tail: cols below 8, not a multiple of 8, 16 or 32; rows not a
     /// multiple of the 4-row tile; inputs not a multiple of the 3-input tile.
-    static let cases: [(dtype: DType, rows: Int, cols: Int)] = [.f32, .f16].flatMap { dtype in
+    static let cases: [(dtype: DType, rows: Int, cols: Int)] = BlockTypes.all.map { DType($0) }
+        .filter { !$0.isBlockQuantized && MatVec.supports($0) }.flatMap { dtype in
         [(5, 3), (9, 37), (70, 64), (13, 203)].map { (dtype, $0.0, $0.1) }
     }
 
@@ -23,7 +24,11 @@ struct FloatKernelTests {
         let inputs = 5
         let x = (0..<inputs * cols).map { _ in 2 * rng.uniform() - 1 }
         let encoded = try Quantize.tensor(values, shape: [rows, cols], as: dtype)
-        let w = dtype == .f16 ? values.map { Double(Float(Float16($0))) } : values.map(Double.init)
+        var decoded = [Float](repeating: .nan, count: values.count)
+        try encoded.withUnsafeBytes { raw in
+            try decoded.withUnsafeMutableBufferPointer { try Dequantize.elements(dtype, from: raw, range: 0..<values.count, into: $0.baseAddress!) }
+        }
+        let w = decoded.map(Double.init)
         let matvec = MatVec(pool: ThreadPool(threads: 2))
         var single = [Float](repeating: .nan, count: rows), batched = [Float](repeating: .nan, count: inputs * rows)
         try encoded.withUnsafeBytes { raw in

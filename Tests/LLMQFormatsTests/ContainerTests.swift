@@ -71,7 +71,7 @@ struct ContainerTests {
         let q = try Llama2CReader.read(path: dir + "/q.bin")
         _ = try Self.write(q, to: dir + "/q.llmq")
         let back = try LLMQContainerReader.read(path: dir + "/q.llmq")
-        #expect(try back.tensor(CanonicalName.layer(0, .ffnDown)).dtype == DType(.q8_l2c, blockSize: 64))
+        #expect(try back.tensor(CanonicalName.layer(0, .ffnDown)).dtype == DType(Q8_L2C.self, blockSize: 64))
         try expectSameTensors(q, back)
     }
 

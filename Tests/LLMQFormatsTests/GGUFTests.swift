@@ -200,7 +200,7 @@ func expectPythonAgrees(_ path: String, dir: String, sourceLocation: SourceLocat
     for (t, info) in zip(tensors, file.tensors) {
         #expect(t["name"] as? String == info.name && t["shape"] as? [Int] == info.shape, sourceLocation: sourceLocation)
         #expect(t["offset"] as? Int == info.offset && t["bytes"] as? Int == info.byteCount, "\(info.name)", sourceLocation: sourceLocation)
-        #expect(t["type"] as? String == info.dtype.kind.rawValue.uppercased(), "\(info.name)", sourceLocation: sourceLocation)
+        #expect(t["type"] as? String == info.dtype.name.uppercased(), "\(info.name)", sourceLocation: sourceLocation)
         #expect(Array(raw[position..<(position + info.byteCount)]) == Array(bytes[info.offset..<(info.offset + info.byteCount)]),
                 "\(info.name) bytes", sourceLocation: sourceLocation)
         position += info.byteCount

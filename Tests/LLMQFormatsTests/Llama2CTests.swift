@@ -55,7 +55,7 @@ struct Llama2CTests {
         let q = try Llama2CReader.read(path: dir + "/q.bin")
         #expect(q.format.version == 2)
         let wq = try q.tensor(CanonicalName.layer(0, .attnQ))
-        #expect(wq.dtype == DType(.q8_l2c, blockSize: 64))
+        #expect(wq.dtype == DType(Q8_L2C.self, blockSize: 64))
         #expect(wq.storedByteCount == 4096 + 4096 / 64 * 4)
         #expect(try q.tensor(CanonicalName.layer(0, .attnNorm)).dtype == .f32)
         // Every weight is within half a quantization step of the original.

@@ -7,25 +7,21 @@ import Testing
 @Suite("Block codecs")
 struct CodecTests {
     static let groups = [32, 64, 128, 256]
-    static let kinds: [DType.Kind] = [.q8_0, .q4_0, .q4_1]
+    static let kinds: [DType] = [.q8_0, .q4_0, .q4_1]
 
-    @Test("every codec is registered and its layout agrees with DType's block size")
-    func layouts() throws {
+    @Test("the one-scale types take every group size, and only those")
+    func groupSizes() throws {
         for kind in Self.kinds {
-            let codec = try #require(BlockCodecs.codec(for: kind))
-            for n in Self.groups {
-                #expect(codec.layout.blockBytes(n) == DType(kind, blockSize: n).blockBytes)
-                #expect(Quantize.canEncode(DType(kind, blockSize: n)))
-            }
-            #expect(!Quantize.canEncode(DType(kind, blockSize: 48)))
+            for n in Self.groups { #expect(Quantize.canEncode(kind.grouped(n))) }
+            #expect(!Quantize.canEncode(kind.grouped(48)))
         }
         #expect(Quantize.canEncode(.f16) && Quantize.canEncode(.bf16) && Quantize.canEncode(.f32))
-        #expect(!Quantize.canEncode(DType(.q4_K)))
+        #expect(!Quantize.canEncode(DType.q8_K))
     }
 
     /// The worst error a block may have: half a step (a full step where q4_0 clamps the top level of
     /// the opposite sign), plus what storing d and m in fp16 (relative error ≤ 2⁻¹¹) costs.
-    static func bound(_ kind: DType.Kind, block x: ArraySlice<Float>) -> Float {
+    static func bound(_ kind: DType, block x: ArraySlice<Float>) -> Float {
         let lo = x.min()!, hi = x.max()!, amax = max(abs(lo), abs(hi))
         let fp16 = Float(1) / 2048
         switch kind {
@@ -39,7 +35,7 @@ struct CodecTests {
 
     /// On Gaussian weights with outliers, 32-groups give about 41 (q8_0), 17 (q4_0) and 20 dB (q4_1);
     /// each doubling of the group costs about 2.5 dB, so these floors hold down to 256-groups.
-    static let minimumSNR: [DType.Kind: Double] = [.q8_0: 32, .q4_0: 9, .q4_1: 11]
+    static let minimumSNR: [DType: Double] = [.q8_0: 32, .q4_0: 9, .q4_1: 11]
 
     @Test("round trips stay within half a quantization step for every group size", arguments: [32, 64, 128, 256])
     func roundTripBounds(group: Int) throws {
@@ -48,7 +44,7 @@ struct CodecTests {
         var values = (0..<group * 512).map { _ in 0.02 * rng.normal() }
         for _ in 0..<values.count / 256 { values[rng.index(values.count)] = 0.02 * (rng.uniform() * 40 - 20) }
         for kind in Self.kinds {
-            let dtype = DType(kind, blockSize: group)
+            let dtype = kind.grouped(group)
             let restored = try TestData.llmq(values, as: dtype).restored
             var sumSquares: Double = 0, energy: Double = 0
             for b in 0..<values.count / group {
@@ -69,11 +65,11 @@ struct CodecTests {
     @Test("f16 and bf16 round to nearest even; bf16 keeps NaN quiet")
     func plainFloats() throws {
         // 1 + 2⁻⁸ is halfway between two bf16 values; even rounding goes down, 1 + 3·2⁻⁸ goes up.
-        #expect(Quantize.bf16(1 + 1 / 256) == 0x3F80)
-        #expect(Quantize.bf16(1 + 3 / 256) == 0x3F82)
-        #expect(Quantize.bf16(-2) == 0xC000)
-        #expect(Quantize.bf16(.infinity) == 0x7F80)
-        #expect(Quantize.bf16(Float(bitPattern: 0x7F80_0001)) == 0x7FC0)
+        #expect(BF16.bits(1 + 1 / 256) == 0x3F80)
+        #expect(BF16.bits(1 + 3 / 256) == 0x3F82)
+        #expect(BF16.bits(-2) == 0xC000)
+        #expect(BF16.bits(.infinity) == 0x7F80)
+        #expect(BF16.bits(Float(bitPattern: 0x7F80_0001)) == 0x7FC0)
         let bytes = try Quantize.tensor([1, 65520, -1e-8], shape: [3], as: .f16)
         #expect(bytes == [0x00, 0x3C, 0x00, 0x7C, 0x00, 0x80])
     }
@@ -93,7 +89,7 @@ struct CodecTests {
         #expect(throws: LLMQError.self) { try Quantize.tensor(values, shape: [2, 32], as: .q4_1) }
         #expect(throws: LLMQError.self) { try Quantize.tensor([Float](repeating: 0, count: 48), shape: [1, 48], as: .q4_0) }
         #expect(throws: LLMQError.self) { try Quantize.tensor([1, 2], shape: [3], as: .f32) }
-        #expect(throws: LLMQError.self) { try Quantize.tensor([Float](repeating: 0, count: 32), shape: [1, 32], as: DType(.q4_K)) }
+        #expect(throws: LLMQError.self) { try Quantize.tensor([Float](repeating: 0, count: 32), shape: [1, 32], as: DType.q4_K) }
     }
 
     /// Activations of a model whose weights overflow fp32 reach the q8_0 codec (the integer
@@ -105,7 +101,7 @@ struct CodecTests {
         values[40] = .nan
         var block = [UInt8](repeating: 0xAA, count: 2 * DType.q8_0.blockBytes)
         values.withUnsafeBufferPointer { x in
-            block.withUnsafeMutableBytes { Q8_0Codec().quantize(x, into: $0, blockSize: 32, importance: nil) }
+            block.withUnsafeMutableBytes { Q8_0.encodeBlocks(x.baseAddress!, count: 2, groupSize: 32, importance: nil, into: $0.baseAddress!) }
         }
         let quants = { (b: Int) in block[(b * 34 + 2)..<(b * 34 + 34)].map { Int8(bitPattern: $0) } }
         #expect(quants(0).allSatisfy { $0 == 0 }, "d = inf, 1/d = 0: every product is 0 or NaN")

@@ -68,11 +68,17 @@ struct ErrorFeedbackTests {
         }
     }
 
-    @Test("correlated inputs: error feedback lowers the output error of every symmetric type well below the weighted search",
-          arguments: ["q4_0", "q5_0", "q8_0"])
-    func lowersOutputError(type: String) throws {
+    /// A model of one matrix `name`, rows of 256 of stories260K's values (the K-quants need whole
+    /// super-blocks; stories260K's own rows are 64 or 172 wide).
+    static func wideModel(_ name: String, rows: Int) throws -> Model {
         let source = try Llama2CReader.read(path: Fixtures.stories260K)
-        let name = "blk.2.attn_q.weight"
+        let bytes = try TestData.stories260KRows().prefix(rows * 256).withUnsafeBytes { Array($0) }
+        let tensor = Tensor(name: name, shape: [rows, 256], dtype: .f32, offset: 0, storedByteCount: 0, encoding: "test") { _ in bytes }
+        return try Model(format: FileFormat(name: "test"), files: source.files, config: source.config, tensors: [tensor])
+    }
+
+    /// The output errors of `name` as `type`, searched with diag H and with feedback, on correlated inputs.
+    static func outputErrors(_ source: Model, _ name: String, _ type: String) throws -> (searched: Double, fed: Double) {
         let tensor = try source.tensor(name)
         let x = Self.correlatedInputs(width: tensor.cols, count: 512, seed: 9)
         let covariance = InputCovariance(width: tensor.cols)
@@ -83,11 +89,26 @@ struct ErrorFeedbackTests {
         let w = try Dequantize.tensor(source, tensor)
         let searched = try Self.quantize(source, type, importance: importance, feedback: [:], name: name)
         let fed = try Self.quantize(source, type, importance: importance, feedback: [name: ErrorFeedback(covariance)], name: name)
-        let before = Self.outputError(w, searched, rows: tensor.rows, h), after = Self.outputError(w, fed, rows: tensor.rows, h)
-        #expect(after < 0.8 * before, "\(type): \(after) vs \(before)")
         // It trades plain squared error for output error: the weights themselves move further.
         let plain = { (y: [Float]) in zip(w, y).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } }
-        #expect(plain(fed) > plain(searched))
+        #expect(plain(fed) > plain(searched), "\(type)")
+        return (Self.outputError(w, searched, rows: tensor.rows, h), Self.outputError(w, fed, rows: tensor.rows, h))
+    }
+
+    @Test("correlated inputs: error feedback lowers the output error of every symmetric type well below the weighted search",
+          arguments: ["q4_0", "q5_0", "q8_0"])
+    func lowersOutputError(type: String) throws {
+        let (before, after) = try Self.outputErrors(try Llama2CReader.read(path: Fixtures.stories260K), "blk.2.attn_q.weight", type)
+        #expect(after < 0.8 * before, "\(type): \(after) vs \(before)")
+    }
+
+    @Test("correlated inputs: error feedback lowers the output error of the sub-block types well below the weighted search",
+          arguments: ["q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "iq4_nl", "iq4_xs", "q4_1", "q5_1"])
+    func subBlockTypes(type: String) throws {
+        let name = "blk.0.attn_q.weight"
+        let (before, after) = try Self.outputErrors(try Self.wideModel(name, rows: 64), name, type)
+        print("\(type): output error \(after) with feedback, \(before) searched (\(String(format: "%.0f", 100 * after / before))%)")
+        #expect(after < 0.8 * before, "\(type): \(after) vs \(before)")
     }
 
     @Test("uncorrelated inputs: no error to feed forward, so the bytes are the weighted search's")
@@ -107,6 +128,25 @@ struct ErrorFeedbackTests {
             let searched = try Self.quantize(source, type, importance: importance, feedback: [:], name: name)
             let fed = try Self.quantize(source, type, importance: importance, feedback: [name: ErrorFeedback(covariance)], name: name)
             #expect(fed == searched, "\(type)")
+        }
+    }
+
+    @Test("uncorrelated inputs: the sub-block types' re-fitted scales never raise the weighted error above the search's")
+    func diagonalSubBlocks() throws {
+        let name = "blk.0.ffn_gate.weight"
+        let source = try Self.wideModel(name, rows: 32)
+        var x = [Float](repeating: 0, count: 256 * 256)
+        for i in 0..<256 { x[i * 256 + i] = 1 + Float(i % 7) }
+        let covariance = InputCovariance(width: 256)
+        x.withUnsafeBufferPointer { covariance.add($0.baseAddress!, rows: 256) }
+        let h = covariance.symmetric()
+        let diagonal = (0..<256).map { Float(h[$0 * 256 + $0]) }
+        let importance = ImportanceMatrix(entries: [name: .init(sumSquares: diagonal, count: 1)], datasets: [], chunkCount: 1, chunkSize: 1)
+        let w = try Dequantize.tensor(source, source.tensor(name))
+        for type in ["q2_K", "q4_K", "q6_K", "iq4_xs", "q5_1"] {
+            let searched = try Self.quantize(source, type, importance: importance, feedback: [:], name: name)
+            let fed = try Self.quantize(source, type, importance: importance, feedback: [name: ErrorFeedback(covariance)], name: name)
+            #expect(TestData.weightedError(w, fed, columns: diagonal) <= TestData.weightedError(w, searched, columns: diagonal), "\(type)")
         }
     }
 

@@ -8,10 +8,11 @@ import Testing
 /// gguf-py's reference dequantizer (`scripts/reference/gguf_blocks.py`) decodes random blocks.
 @Suite("GGUF block decoders")
 struct GGUFBlockTests {
-    @Test("random blocks decode exactly as gguf.quants.dequantize", arguments: [
-        ("Q5_0", DType.Kind.q5_0), ("Q5_1", .q5_1), ("Q2_K", .q2_K), ("Q3_K", .q3_K), ("Q4_K", .q4_K), ("Q5_K", .q5_K), ("Q6_K", .q6_K),
-    ])
-    func matchesGGUFPy(name: String, kind: DType.Kind) throws {
+    /// Every registered block type ggml has, by its ggml name.
+    static let ggmlBlockTypes = BlockTypes.all.filter { $0.blockSize > 1 && $0.ggmlType != nil }.map { ($0.name.uppercased(), DType($0)) }
+
+    @Test("random blocks decode exactly as gguf.quants.dequantize", arguments: ggmlBlockTypes)
+    func matchesGGUFPy(name: String, kind: DType) throws {
         let dir = try Fixtures.scratch()
         let blocks = 512
         let script = Fixtures.repoRoot.appendingPathComponent("scripts/reference/gguf_blocks.py").path
@@ -19,7 +20,7 @@ struct GGUFBlockTests {
         try #require(r.status == 0, "\(r.stderr)")
         let raw = try Fixtures.read(dir + "/blocks")
         let expected = try Fixtures.read(dir + "/values").withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
-        let dtype = DType(kind)
+        let dtype = kind
         #expect(raw.count == blocks * dtype.blockBytes)
         let n = blocks * dtype.blockSize
         var values = [Float](repeating: 0, count: n)

@@ -7,12 +7,12 @@ import Testing
 /// writes): the same bytes for the same fp32 input, and the same fp32 values back.
 @Suite("Block codecs match gguf.quants byte for byte")
 struct GGUFReferenceTests {
-    static let allTypes = ["q8_0", "q5_0", "q4_0", "q4_1", "f16", "bf16"]
+    static let allTypes = ["q8_0", "q5_0", "q4_0", "q4_1", "q5_1", "f16", "bf16"]
 
     static func compare(_ values: [Float], group: Int = 32, types: [String], label: String) throws {
         let reference = try TestData.gguf(values, group: group, types: types)
         for name in types {
-            let dtype = try #require(DType(name: name).map { $0.isBlockQuantized ? DType($0.kind, blockSize: group) : $0 })
+            let dtype = try #require(DType(name: name).map { $0.isBlockQuantized ? $0.grouped(group) : $0 })
             let ours = try TestData.llmq(values, as: dtype)
             let theirs = try #require(reference.bytes[name])
             if let at = TestData.firstDifference(ours.bytes, theirs) {

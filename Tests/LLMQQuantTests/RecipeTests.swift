@@ -49,11 +49,11 @@ struct RecipeTests {
 
     @Test("bad recipes are usage errors")
     func badRecipes() throws {
-        for rule in ["noequals", "=q8_0", "ffn=q9", "ffn=q4_K", "(unclosed=q8_0"] {
+        for rule in ["noequals", "=q8_0", "ffn=q9", "ffn=q8_K", "(unclosed=q8_0"] {
             let error = #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "q4_0", rules: [rule]) }
             #expect(error?.kind == .usage, "\(rule)")
         }
-        #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "q4_K") }
+        #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "q8_K") }
         #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "q4_0", group: 48) }
         #expect(throws: LLMQError.self) { try QuantizationRecipe(type: "f16", group: 64) }
     }
@@ -64,7 +64,7 @@ struct RecipeTests {
         let plan = try QuantizationRecipe(type: "q4_0", group: group).plan(for: model)
         // stories260K's rows are 64 wide except ffn_down's 172.
         let q = try #require(plan["blk.2.attn_q.weight"])
-        #expect(q.dtype == DType(.q4_0, blockSize: 64))
+        #expect(q.dtype == DType.q4_0.grouped(64))
         #expect((q.reason == nil) == (group == 64))
         if group > 64 { #expect(q.reason == "rows of 64 are not a multiple of the q4_0_g\(group) block (\(group)): group 64") }
         #expect(plan["blk.2.ffn_down.weight"]?.dtype == .f16)

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Scale search")
 struct ScaleSearchTests {
-    static let kinds: [DType.Kind] = [.q8_0, .q4_0, .q4_1]
+    static let kinds: [DType] = [.q8_0, .q4_0, .q4_1]
 
     /// Encodes `values` as `dtype` with the given per-element weights (nil: reference rounding)
     /// and returns the fp32 expansion.
@@ -39,9 +39,9 @@ struct ScaleSearchTests {
         let values = try TestData.stories260KMatrices()
         let ones = [Float](repeating: 1, count: values.count)
         // q4: clearly lower (measured 10–25 % less on stories260K); q8_0: never higher.
-        let required: [DType.Kind: Double] = [.q8_0: 1.0, .q4_0: 0.93, .q4_1: 0.95]
+        let required: [DType: Double] = [.q8_0: 1.0, .q4_0: 0.93, .q4_1: 0.95]
         for kind in Self.kinds {
-            let dtype = DType(kind, blockSize: group)
+            let dtype = kind.grouped(group)
             let plain = Self.weightedError(values, try Self.restored(values, as: dtype, importance: nil), ones)
             let searched = Self.weightedError(values, try Self.restored(values, as: dtype, importance: ones), ones)
             #expect(searched <= plain * required[kind]!, "\(dtype): searched \(searched) vs plain \(plain)")
@@ -56,7 +56,7 @@ struct ScaleSearchTests {
         let weights = (0..<values.count).map { _ in Float(pow(10, 3 * Double(rng.uniform()))) }
         let ones = [Float](repeating: 1, count: values.count)
         for kind in Self.kinds {
-            let dtype = DType(kind, blockSize: 32)
+            let dtype = kind.grouped(32)
             let uniform = Self.weightedError(values, try Self.restored(values, as: dtype, importance: ones), weights)
             let weighted = Self.weightedError(values, try Self.restored(values, as: dtype, importance: weights), weights)
             #expect(weighted < uniform * 0.95, "\(dtype): weighted search \(weighted) vs uniform search \(uniform)")
@@ -71,7 +71,7 @@ struct ScaleSearchTests {
         // Some blocks weigh nothing at all, some elements nothing.
         let weights = (0..<values.count).map { i in (i / group) % 7 == 3 ? 0 : rng.uniform() < 0.2 ? 0 : Float(rng.uniform()) }
         for kind in Self.kinds {
-            let dtype = DType(kind, blockSize: group)
+            let dtype = kind.grouped(group)
             let y = try Self.restored(values, as: dtype, importance: weights)
             for b in 0..<values.count / group {
                 let block = values[b * group..<(b + 1) * group]

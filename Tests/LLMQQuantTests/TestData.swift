@@ -54,6 +54,29 @@ enum TestData {
         return values
     }
 
+    /// stories260K's matrices (`stories260KMatrices`) as rows of 256 values, the K-quants'
+    /// super-block; the tail that fills no row is dropped.
+    static func stories260KRows() throws -> [Float] {
+        let values = try stories260KMatrices()
+        return Array(values.prefix(values.count / 256 * 256))
+    }
+
+    /// Per-column importance as real imatrices have it: log-normal, spanning orders of magnitude.
+    static func columnWeights(_ count: Int, seed: UInt64) -> [Float] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in exp(1.5 * rng.normal()) }
+    }
+
+    /// Σ w·(x − y)² over rows of `w.count` values.
+    static func weightedError(_ x: [Float], _ y: [Float], columns w: [Float]) -> Double {
+        var sum = 0.0
+        for i in x.indices {
+            let d = Double(x[i]) - Double(y[i])
+            sum += Double(w[i % w.count]) * d * d
+        }
+        return sum
+    }
+
     /// What `scripts/reference/gguf_quants.py` produced for `values`: per type, the encoded bytes
     /// and gguf's dequantization of them.
     struct Reference {
@@ -77,16 +100,30 @@ enum TestData {
         return reference
     }
 
-    /// llmq's encoding of `values` (rows of one block group) and its fp32 expansion.
-    static func llmq(_ values: [Float], as dtype: DType) throws -> (bytes: [UInt8], restored: [Float]) {
-        let bytes = try Quantize.tensor(values, shape: [values.count / dtype.blockSize, dtype.blockSize], as: dtype)
-        let restored = try bytes.withUnsafeBytes { raw in
-            try [Float](unsafeUninitializedCapacity: values.count) { buffer, count in
-                try Dequantize.elements(dtype, from: raw, range: 0..<values.count, into: buffer.baseAddress!)
-                count = values.count
+    /// llmq's encoding of `values` (rows of one block group), searched with `importance` (one
+    /// weight per value) when given, and its fp32 expansion.
+    static func llmq(_ values: [Float], as dtype: DType, importance: [Float]? = nil) throws -> (bytes: [UInt8], restored: [Float]) {
+        var bytes = [UInt8](repeating: 0, count: values.count / dtype.blockSize * dtype.blockBytes)
+        try values.withUnsafeBufferPointer { src in
+            try bytes.withUnsafeMutableBytes { dst in
+                if let importance {
+                    try importance.withUnsafeBufferPointer { try Quantize.elements(src, as: dtype, into: dst, importance: $0) }
+                } else {
+                    try Quantize.elements(src, as: dtype, into: dst)
+                }
             }
         }
-        return (bytes, restored)
+        return (bytes, try decode(bytes, as: dtype, count: values.count))
+    }
+
+    /// `count` values decoded from `bytes` of `dtype`.
+    static func decode(_ bytes: [UInt8], as dtype: DType, count: Int) throws -> [Float] {
+        try bytes.withUnsafeBytes { raw in
+            try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                try Dequantize.elements(dtype, from: raw, range: 0..<count, into: buffer.baseAddress!)
+                initialized = count
+            }
+        }
     }
 
     /// Index of the first differing byte, or nil.

@@ -77,9 +77,11 @@ struct CalibrationTests {
           .smolLM2)
     func smolLM2() throws {
         let model = try ModelFile.open(try Fixtures.smolLM2())
-        let text = try String(contentsOfFile: Fixtures.tinyStories, encoding: .utf8)
-        let tokens = try Tokenizers.make(model.tokenizer!).encode(String(text.prefix(2000)), bos: true, eos: false)
-        let plan = try EvaluationPlan(tokenCount: tokens.count, contextLength: 128, maxChunks: 1, scoreAll: true, bosID: 1)
+        let sample = try String(contentsOfFile: Fixtures.tinyStories, encoding: .utf8)
+        let tokenizer = try Tokenizers.make(model.tokenizer!)
+        #expect(!tokenizer.addsBOS)   // tokenizer.ggml.add_bos_token = false
+        let text = EvaluationTokens(text: String(sample.prefix(2000)), tokenizer: tokenizer), tokens = text.tokens
+        let plan = try text.plan(contextLength: 128, maxChunks: 1, scoreAll: true)
         let importance = Calibration.collect(try ChunkRunner(model: model, plan: plan), tokens: tokens, plan: plan, datasets: [])
         #expect(importance.entries.count == 30 * 7 + 1)
         #expect(importance["blk.0.attn_k.weight"]?.sumSquares.count == 576 && importance["blk.0.ffn_down.weight"]?.sumSquares.count == 1536)

@@ -22,7 +22,12 @@ def main():
     block_size, type_size = GGML_QUANT_SIZES[qtype]
     rng = np.random.default_rng(int(seed))
     raw = rng.integers(0, 256, size=(int(blocks), type_size), dtype=np.uint8)
-    values = dequantize(raw, qtype).astype("<f4")
+    if qtype == GGMLQuantizationType.Q8_K:
+        # gguf-py does not decode ggml's activation type; its layout is fp32 d, 256 int8, 16 int16 sums.
+        d = raw[:, :4].copy().view("<f4")
+        values = (d * raw[:, 4:260].view(np.int8).astype(np.float32)).astype("<f4")
+    else:
+        values = dequantize(raw, qtype).astype("<f4")
     assert values.size == int(blocks) * block_size
     raw.tofile(out_blocks)
     values.tofile(out_values)

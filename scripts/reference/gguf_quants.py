@@ -21,7 +21,7 @@ from gguf import GGMLQuantizationType as T
 from gguf import quants
 
 BLOCK_TYPES = {"q8_0": (T.Q8_0, quants.Q8_0), "q4_0": (T.Q4_0, quants.Q4_0), "q4_1": (T.Q4_1, quants.Q4_1),
-               "q5_0": (T.Q5_0, quants.Q5_0)}
+               "q5_0": (T.Q5_0, quants.Q5_0), "q5_1": (T.Q5_1, quants.Q5_1)}
 PLAIN_TYPES = {"f16": T.F16, "bf16": T.BF16}
 
 

@@ -1,7 +1,8 @@
 import LLMQCore
 
-/// y = W·x for every weight dtype the engine runs natively. Rows are split across the pool.
-/// Quantized types quantize x once per call (see `ActivationBuffer`) and use integer dot products.
+/// y = W·x for every weight dtype with a kernel: the float types of `FloatKernels` and the block
+/// types of `QuantizedKernels` (which quantize x once per call and use integer dot products).
+/// Rows are split across the pool.
 public struct MatVec {
     public let pool: ThreadPool
     /// Scratch for quantized inputs, reused by every call.
@@ -9,56 +10,81 @@ public struct MatVec {
 
     public init(pool: ThreadPool) { self.pool = pool }
 
+    /// Which integer kernels this build runs.
+    public enum Kernels: String, Sendable {
+        /// AVX2 tiles (x86-64).
+        case x86
+        /// Swift SIMD types (other architectures, or forced with the `PortableKernels` trait).
+        case portable
+    }
+
+    #if arch(x86_64) && !PortableKernels
+    public static let kernels = Kernels.x86
+    #else
+    public static let kernels = Kernels.portable
+    #endif
+
     /// dtypes with a native kernel; anything else is expanded to fp32 at load.
     public static func supports(_ dtype: DType) -> Bool {
-        dtype == .f32 || dtype == .f16 || hasQuantizedKernel(dtype)
+        FloatKernels.supports(dtype) || QuantizedKernels.supports(dtype)
     }
 
     public func callAsFunction(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let cols = w.cols
-        // Aim for ≥ 64K multiply-adds per thread before splitting.
-        let grain = max(1, 65536 / max(cols, 1))
-        switch w.dtype.kind {
-        case .f32:
-            pool.parallelFor(w.rows, grain: grain) { range in
-                for r in range { y[r] = DotF32.dot(w.row(r), x, cols) }
-            }
-        case .f16:
-            pool.parallelFor(w.rows, grain: grain) { range in
-                for r in range { y[r] = DotF32.dotF16(w.row(r), x, cols) }
-            }
-        case .q8_0, .q4_0, .q4_1, .q5_0:
-            quantized([w], x, count: 1, [y])
-        default:
-            preconditionFailure("no matvec kernel for \(w.dtype); the loader must expand it")
+        self([w], x, [y])
+    }
+
+    /// y_i = W_i·x for every i: matrices that read the same input — Q, K and V; gate and up —
+    /// done as one, the input quantized once and the rows of all of them split across the pool
+    /// in one hand-off, so a decode step pays for four hand-offs per layer instead of seven.
+    /// Matrices of one dtype (and width) share the work; mixed dtypes run one after another.
+    public func callAsFunction<let N: Int>(_ w: InlineArray<N, WeightMatrix>, _ x: UnsafePointer<Float>,
+                                           _ y: InlineArray<N, UnsafeMutablePointer<Float>>) {
+        let dtype = w[0].dtype, cols = w[0].cols
+        var uniform = true
+        for i in 0..<N where w[i].dtype != dtype || w[i].cols != cols { uniform = false }
+        guard uniform else {
+            for i in 0..<N { self(w[i], x, y[i]) }
+            return
+        }
+        if QuantizedKernels.supports(dtype) {
+            quantized(w, x, count: 1, y)
+        } else {
+            FloatKernels.visit(dtype, FloatProduct(w: w, x: x, count: 1, y: y, pool: pool))
         }
     }
-}
 
-extension MatVec {
     /// Y = X·Wᵀ for `count` input vectors at once: X is `count × w.cols`, Y is `count × w.rows`, both
     /// row-major. Each weight row is loaded once and applied to every input while it is in cache,
     /// which is what makes batched prompt processing and perplexity faster than token-by-token.
     public func batched(_ w: WeightMatrix, _ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
-        let cols = w.cols, rows = w.rows
-        let grain = max(1, 65536 / max(cols * count, 1))
-        switch w.dtype.kind {
-        case .f32:
+        if QuantizedKernels.supports(w.dtype) {
+            quantized([w], x, count: count, [y])
+        } else if w.dtype == .f32 {
             // Whole 4-row tiles per thread.
+            let rows = w.rows, grain = max(1, 65536 / max(w.cols * count, 1))
             pool.parallelFor((rows + 3) / 4, grain: max(1, grain / 4)) { blocks in
                 BatchedF32.multiply(w, x, count: count, y, rows: (4 * blocks.lowerBound)..<min(4 * blocks.upperBound, rows))
             }
-        case .f16:
-            pool.parallelFor(rows, grain: grain) { range in
-                for r in range {
-                    let row = w.row(r)
-                    for t in 0..<count { y[t * rows + r] = DotF32.dotF16(row, x + t * cols, cols) }
-                }
-            }
-        case .q8_0, .q4_0, .q4_1, .q5_0:
-            quantized([w], x, count: count, [y])
-        default:
-            preconditionFailure("no batched kernel for \(w.dtype); the loader must expand it")
+        } else {
+            FloatKernels.visit(w.dtype, FloatProduct(w: [w], x: x, count: count, y: [y], pool: pool))
+        }
+    }
+
+    static func total<let N: Int>(_ counts: InlineArray<N, Int>) -> Int {
+        var sum = 0
+        for i in 0..<N { sum += counts[i] }
+        return sum
+    }
+
+    /// Splits `range` of the concatenation of N index spaces of `counts` items into each one's
+    /// local subrange, calling `body(i, subrange)` for the non-empty ones.
+    @inline(__always)
+    static func segments<let N: Int>(_ counts: InlineArray<N, Int>, _ range: Range<Int>, _ body: (Int, Range<Int>) -> Void) {
+        var first = 0
+        for i in 0..<N {
+            let lower = max(range.lowerBound, first), upper = min(range.upperBound, first + counts[i])
+            if lower < upper { body(i, (lower - first)..<(upper - first)) }
+            first += counts[i]
         }
     }
 }

@@ -8,7 +8,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     public let vocabSize: Int
     public let bosID: Int
     public let eosID: Int
-    private let addBOS: Bool
+    public let addsBOS: Bool
     private let pieces: [[UInt8]]
     private let ids: [[UInt8]: Int]
     /// (left token << 32 | right token) → (rank, merged token).
@@ -34,7 +34,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         vocabSize = data.count
         bosID = data.bosID
         eosID = data.eosID
-        addBOS = data.addBOS
+        addsBOS = data.addBOS
         pieces = data.pieces
         var ids: [[UInt8]: Int] = [:]
         for (i, p) in pieces.enumerated() where ids[p] == nil { ids[p] = i }
@@ -64,7 +64,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
 
     public func encode(_ text: String, bos: Bool, eos: Bool) -> [Int] {
         var tokens: [Int] = []
-        if bos && addBOS { tokens.append(bosID) }
+        if bos && addsBOS { tokens.append(bosID) }
         let bytes = Array(text.utf8)
         var start = 0, i = 0
         while i < bytes.count {

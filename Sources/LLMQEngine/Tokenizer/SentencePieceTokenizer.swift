@@ -11,7 +11,7 @@ public struct SentencePieceTokenizer: Tokenizer {
     public let vocabSize: Int
     public let bosID: Int
     public let eosID: Int
-    private let addBOS: Bool
+    public let addsBOS: Bool
     private let pieces: [[UInt8]]
     private let scores: [Float]
     private let ids: [[UInt8]: Int]
@@ -28,7 +28,7 @@ public struct SentencePieceTokenizer: Tokenizer {
         vocabSize = count
         bosID = data.bosID
         eosID = data.eosID
-        addBOS = data.addBOS
+        addsBOS = data.addBOS
         // GGUF and SentencePiece spell the space as U+2581 "▁"; llama2.c files spell it " ".
         pieces = data.pieces.map(SentencePieceTokenizer.spaces)
         scores = data.scores
@@ -64,7 +64,7 @@ public struct SentencePieceTokenizer: Tokenizer {
 
     public func encode(_ text: String, bos: Bool, eos: Bool) -> [Int] {
         var tokens: [Int] = []
-        if bos && addBOS { tokens.append(bosID) }
+        if bos && addsBOS { tokens.append(bosID) }
         let bytes = Array(text.utf8)
         var symbols: [Int] = []
         // The leading-space convention: a non-empty text starts with the " " piece, which may

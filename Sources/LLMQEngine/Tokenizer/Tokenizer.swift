@@ -5,8 +5,10 @@ public protocol Tokenizer: Sendable {
     var vocabSize: Int { get }
     var bosID: Int { get }
     var eosID: Int { get }
-    /// - Parameter bos: start with BOS when the vocabulary asks for it (`TokenizerData.addBOS`:
-    ///   SentencePiece models do, SmolLM2's GPT-2 vocabulary does not).
+    /// Whether the vocabulary starts a text with BOS (`TokenizerData.addBOS`, llama.cpp's
+    /// `llama_vocab_get_add_bos`): SentencePiece models do, SmolLM2's GPT-2 vocabulary does not.
+    var addsBOS: Bool { get }
+    /// - Parameter bos: start with BOS when the vocabulary asks for it (`addsBOS`).
     func encode(_ text: String, bos: Bool, eos: Bool) -> [Int]
     /// The bytes `token` stands for when it follows `previous` (SentencePiece drops the leading
     /// space of the first piece after BOS).

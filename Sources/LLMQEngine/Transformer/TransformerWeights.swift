@@ -1,5 +1,4 @@
 import LLMQCore
-import LLMQQuant
 
 /// The model's tensors arranged for the forward pass. Tensors whose dtype has a kernel are used in
 /// place (memory-mapped); others are expanded to fp32 once, here.

@@ -45,14 +45,15 @@ enum GGUFTokenizerMetadata {
               let eos = try id(GGUFKey.eosID, default: sentencePiece ? 2 : nil) else {
             throw LLMQError(.invalid, "a \(model) vocabulary needs \(GGUFKey.bosID) and \(GGUFKey.eosID)")
         }
-        var addBOS = sentencePiece
+        let preTokenizer = file[GGUFKey.tokenizerPre]?.string
+        var addBOS = TokenizerData.defaultAddsBOS(kind, preTokenizer: preTokenizer)
         if let value = file[GGUFKey.addBOS] {
             guard let b = value.bool else { throw LLMQError(.invalid, "\(GGUFKey.addBOS) must be a bool, found \(value.type)") }
             addBOS = b
         }
         return TokenizerData(kind: kind, pieces: pieces, scores: scores ?? [Float](repeating: 0, count: n), tokenTypes: types ?? [],
                              merges: merges, bosID: bos, eosID: eos, unknownID: try id(GGUFKey.unknownID, default: sentencePiece ? 0 : nil),
-                             addBOS: addBOS, preTokenizer: file[GGUFKey.tokenizerPre]?.string)
+                             addBOS: addBOS, preTokenizer: preTokenizer)
     }
 
     /// The `tokenizer.ggml.*` entries llama.cpp needs to run a model without side files.

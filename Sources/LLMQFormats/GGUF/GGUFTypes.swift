@@ -59,36 +59,25 @@ public enum GGUFValueType: UInt32, Sendable, CaseIterable, CustomStringConvertib
     }
 }
 
-/// ggml tensor type ids (`enum ggml_type`) and the dtypes llmq maps them to.
+/// ggml tensor type ids (`enum ggml_type`): the ones llmq reads come from `BlockTypes`.
 public enum GGMLType {
-    static let ids: [(id: UInt32, kind: DType.Kind)] = [
-        (0, .f32), (1, .f16), (2, .q4_0), (3, .q4_1), (6, .q5_0), (7, .q5_1), (8, .q8_0),
-        (10, .q2_K), (11, .q3_K), (12, .q4_K), (13, .q5_K), (14, .q6_K), (15, .q8_K),
-        (24, .i8), (25, .i16), (26, .i32), (27, .i64), (28, .f64), (30, .bf16),
-    ]
-
     /// ggml types that exist but that llmq cannot decode, named for error messages.
     static let unreadable: [UInt32: String] = [
         4: "Q4_2 (removed from ggml)", 5: "Q4_3 (removed from ggml)", 9: "Q8_1", 16: "IQ2_XXS", 17: "IQ2_XS",
-        18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS", 29: "IQ1_M",
+        18: "IQ3_XXS", 19: "IQ1_S", 21: "IQ3_S", 22: "IQ2_S", 29: "IQ1_M",
         31: "Q4_0_4_4 (removed from ggml)", 32: "Q4_0_4_8 (removed from ggml)", 33: "Q4_0_8_8 (removed from ggml)",
         34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4", 40: "NVFP4", 41: "Q1_0",
     ]
 
     /// The dtype of a ggml type id, or nil when llmq does not know it.
-    public static func dtype(id: UInt32) -> DType? {
-        ids.first { $0.id == id }.map { DType($0.kind) }
-    }
+    public static func dtype(id: UInt32) -> DType? { BlockTypes.dtype(ggmlType: id) }
 
     /// The ggml type id that stores `dtype` byte for byte, or nil (non-ggml group sizes,
     /// llama2.c groups, u8).
-    public static func id(for dtype: DType) -> UInt32? {
-        guard dtype.blockSize == dtype.kind.defaultBlockSize else { return nil }
-        return ids.first { $0.kind == dtype.kind }?.id
-    }
+    public static func id(for dtype: DType) -> UInt32? { dtype.ggmlType }
 
     public static func describe(id: UInt32) -> String {
-        if let kind = ids.first(where: { $0.id == id })?.kind { return "\(id) (\(kind.rawValue))" }
+        if let dtype = dtype(id: id) { return "\(id) (\(dtype.name))" }
         if let name = unreadable[id] { return "\(id) (\(name))" }
         return "\(id)"
     }

@@ -1,5 +1,4 @@
 import LLMQCore
-import LLMQQuant
 
 /// Writes a `Model` as a GGUF v3 `llama` file that llama.cpp loads without side files: the
 /// `llama.*` config keys, the `tokenizer.ggml.*` vocabulary, then every tensor aligned to 32 bytes.
@@ -10,9 +9,11 @@ import LLMQQuant
 public enum GGUFWriter {
     public static let alignment = GGUF.defaultAlignment
 
-    /// - Parameter name: `general.name`; defaults to the source file's name without its extension.
-    public static func write(_ model: Model, to path: String, name: String? = nil,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws {
+    /// - Parameters:
+    ///   - name: `general.name`; defaults to the source file's name without its extension.
+    ///   - fileType: `general.file_type`; nil derives it from the dtype holding most matrix elements.
+    public static func write(_ model: Model, to path: String, name: String? = nil, fileType: UInt32? = nil,
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         try model.validateLlamaTensors()
         let plan = try order(model).map { t -> (tensor: Tensor, typeID: UInt32, bytes: Int) in
             if let id = GGMLType.id(for: t.dtype) { return (t, id, t.byteCount) }
@@ -23,7 +24,7 @@ public enum GGUFWriter {
             (GGUFKey.name, .text(name ?? defaultName(model.path))),
         ]
         let stored = plan.map { GGMLType.dtype(id: $0.typeID) ?? .f32 }
-        if let fileType = fileType(plan.map(\.tensor), stored) { metadata.append((GGUFKey.fileType, .uint32(fileType))) }
+        if let fileType = fileType ?? Self.fileType(plan.map(\.tensor), stored) { metadata.append((GGUFKey.fileType, .uint32(fileType))) }
         if stored.contains(where: \.isBlockQuantized) { metadata.append((GGUFKey.quantizationVersion, .uint32(2))) }
         metadata += GGUFLlamaMetadata.entries(model.config)
         if let tokenizer = model.tokenizer { metadata += GGUFTokenizerMetadata.entries(tokenizer) }
@@ -56,7 +57,7 @@ public enum GGUFWriter {
             }
             model.release(entry.tensor)
             try out.align(to: alignment)
-            progress(i + 1, plan.count)
+            try progress(i + 1, plan.count)
         }
         try out.commit()
     }
@@ -80,12 +81,15 @@ public enum GGUFWriter {
     /// `general.file_type` (llama.cpp's `llama_ftype`) after the dtype holding most matrix
     /// elements; nil for a mix llama.cpp has no name for.
     static func fileType(_ tensors: [Tensor], _ stored: [DType]) -> UInt32? {
-        var elements: [DType.Kind: Int] = [:]
-        for (t, d) in zip(tensors, stored) where t.shape.count == 2 { elements[d.kind, default: 0] += t.elementCount }
-        guard let main = elements.max(by: { $0.value < $1.value })?.key else { return nil }
-        let ftypes: [DType.Kind: UInt32] = [.f32: 0, .f16: 1, .q4_0: 2, .q4_1: 3, .q8_0: 7, .q5_0: 8, .q5_1: 9, .q2_K: 10,
-                                            .q3_K: 12, .q4_K: 15, .q5_K: 17, .q6_K: 18, .bf16: 32]
-        return ftypes[main]
+        var elements: [DType: Int] = [:]
+        for (t, d) in zip(tensors, stored) where t.shape.count == 2 { elements[DType(d.type), default: 0] += t.elementCount }
+        // Ties go to the type listed first in the registry, so the result does not depend on hashing.
+        let main = elements.max { a, b in a.value != b.value ? a.value < b.value : order(a.key) > order(b.key) }?.key
+        return main?.type.ggufFileType
+    }
+
+    private static func order(_ dtype: DType) -> Int {
+        BlockTypes.all.firstIndex { ObjectIdentifier($0) == ObjectIdentifier(dtype.type) } ?? Int.max
     }
 
     static func writeString(_ bytes: [UInt8], to out: AtomicFileWriter) throws {

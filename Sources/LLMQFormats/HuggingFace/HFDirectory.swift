@@ -58,7 +58,7 @@ extension HFDirectory {
     /// Hugging Face names and rotate-half Q/K rows. The tokenizer travels in the first file's
     /// `__metadata__` (`llmq.tokenizer`). Each file is written atomically; the weights go first.
     public static func write(_ model: Model, to directory: String, floatType: DType? = nil, maxShardBytes: Int? = nil,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws {
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         let view = try SafetensorsView.make(model, layout: .huggingFace, floatType: floatType)
         try create(directory)
         let dir = prefix(ofDirectory: directory)

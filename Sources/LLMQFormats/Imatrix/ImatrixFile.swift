@@ -1,5 +1,4 @@
 import LLMQCore
-import LLMQQuant
 
 /// Importance matrices in llama.cpp's GGUF imatrix format (`formats/imatrix.md`), so files from
 /// `llama-imatrix` work with `llmq quantize --imatrix` and llmq's work with `llama-quantize`:

@@ -136,36 +136,10 @@ public struct ContainerHeader: Equatable, Sendable {
     }
 }
 
-/// dtype codes (ggml's type numbers where ggml has the type; llmq's own from 256).
+/// dtype codes: each block type's `containerCode` (ggml's type numbers where ggml has the type;
+/// llmq's own from 256).
 enum ContainerDType {
-    /// Exhaustive, so a new `DType.Kind` cannot be written without a code.
-    static func code(_ kind: DType.Kind) -> UInt32 {
-        switch kind {
-        case .f32: 0
-        case .f16: 1
-        case .q4_0: 2
-        case .q4_1: 3
-        case .q5_0: 6
-        case .q5_1: 7
-        case .q8_0: 8
-        case .q2_K: 10
-        case .q3_K: 11
-        case .q4_K: 12
-        case .q5_K: 13
-        case .q6_K: 14
-        case .q8_K: 15
-        case .i8: 24
-        case .i16: 25
-        case .i32: 26
-        case .i64: 27
-        case .f64: 28
-        case .bf16: 30
-        case .q8_l2c: 256
-        case .u8: 257
-        }
-    }
+    static func code(_ dtype: DType) -> UInt32 { dtype.type.containerCode }
 
-    static func kind(_ code: UInt32) -> DType.Kind? {
-        DType.Kind.allCases.first { self.code($0) == code }
-    }
+    static func dtype(_ code: UInt32) -> DType? { BlockTypes.dtype(containerCode: code) }
 }

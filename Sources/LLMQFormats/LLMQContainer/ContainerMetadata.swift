@@ -68,8 +68,10 @@ public struct ContainerMetadata: Sendable, Equatable {
     }
 
     /// The requested quantization: a default type and group, and regex rules (first match wins).
-    public struct Recipe: Encodable, Sendable, Equatable {
-        public struct Rule: Encodable, Sendable, Equatable {
+    /// Codable as part of the library's results (`LLMQ.QuantizeResult`); files are read through the
+    /// strict parser (`init(_: JSONObject)`), never through this conformance.
+    public struct Recipe: Codable, Sendable, Equatable {
+        public struct Rule: Codable, Sendable, Equatable {
             public var pattern: String
             public var type: String
             public init(pattern: String, type: String) {

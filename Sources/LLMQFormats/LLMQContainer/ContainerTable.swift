@@ -41,7 +41,7 @@ public struct ContainerEntry: Sendable, Equatable {
         put(UInt16(name.utf8.count))
         put(UInt8(shape.count))
         put(compression.rawValue)
-        put(ContainerDType.code(dtype.kind))
+        put(ContainerDType.code(dtype))
         put(UInt32(dtype.blockSize))
         put(UInt32(0))
         for v in [offset, storedLength, rawLength] { put(UInt64(v)) }
@@ -93,9 +93,9 @@ enum ContainerTable {
             guard let compression = ContainerEntry.Compression(rawValue: compressionCode) else {
                 throw fail("unknown compression \(compressionCode)", at: 3)
             }
-            guard let kind = ContainerDType.kind(code) else { throw fail("unknown dtype code \(code)", at: 4) }
-            let dtype = DType(kind, blockSize: Int(blockSize))
-            guard blockSize > 0, dtype.isValidBlockSize else { throw fail("block_size \(blockSize) is not valid for \(kind.rawValue)", at: 8) }
+            guard let type = ContainerDType.dtype(code) else { throw fail("unknown dtype code \(code)", at: 4) }
+            let dtype = type.grouped(Int(blockSize))
+            guard blockSize > 0, dtype.isValidBlockSize else { throw fail("block_size \(blockSize) is not valid for \(type.name)", at: 8) }
             guard reserved == 0 else { throw fail("reserved field is \(reserved), not 0", at: 12) }
             var shape: [Int] = []
             for d in 0..<ndim {

@@ -33,7 +33,7 @@ public enum LLMQContainerWriter {
     @discardableResult
     public static func write(_ model: Model, to path: String, options: Options = Options(),
                              metadata: () throws -> ContainerMetadata,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws -> Result {
         do {
             return try writeChecked(model, to: path, options: options, metadata: metadata, progress: progress)
         } catch let e as LLMQError {
@@ -42,7 +42,7 @@ public enum LLMQContainerWriter {
     }
 
     private static func writeChecked(_ model: Model, to path: String, options: Options, metadata: () throws -> ContainerMetadata,
-                                     progress: (Int, Int) -> Void) throws -> Result {
+                                     progress: (Int, Int) throws -> Void) throws -> Result {
         try validate(model, options)
         let out = try AtomicFileWriter(path: path, refusingToOverwrite: model.files.map(\.path))
         try out.writeZeros(ContainerLayout.headerBytes)
@@ -52,7 +52,7 @@ public enum LLMQContainerWriter {
             try out.align(to: options.alignment)
             entries.append(try writeTensor(model, t, options, offset: out.position, to: out))
             model.release(t)
-            progress(i + 1, model.tensors.count)
+            try progress(i + 1, model.tensors.count)
         }
 
         try out.align(to: ContainerLayout.sectionAlignment)

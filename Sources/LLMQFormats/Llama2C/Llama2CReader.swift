@@ -67,7 +67,7 @@ public enum Llama2CReader {
         for (name, shape) in order {
             let isNorm = CanonicalName.isNorm(name)
             if version == 2 && !isNorm {
-                try place(name, shape, DType(.q8_l2c, blockSize: groupSize))
+                try place(name, shape, DType(Q8_L2C.self, blockSize: groupSize))
             } else {
                 try place(name, shape, .f32)
             }
@@ -99,7 +99,7 @@ public enum Llama2CReader {
     /// built: a header claiming 2^24 layers must fail here, not after allocating 150 million names.
     private static func checkSize(_ c: ModelConfig, version: Int, groupSize: Int, headerBytes: Int, fileBytes: Int) throws {
         func bytes(_ shape: [Int], norm: Bool) throws -> Int {
-            let dtype = version == 2 && !norm ? DType(.q8_l2c, blockSize: groupSize) : .f32
+            let dtype = version == 2 && !norm ? DType(Q8_L2C.self, blockSize: groupSize) : .f32
             guard let n = dtype.byteCount(shape: shape) else {
                 throw LLMQError(.invalid, "header: a \(shape) tensor does not fit \(dtype) (group size \(groupSize))")
             }

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import LLMQCore
-import LLMQQuant
 
 /// Writes llama2.c checkpoints that `run.c` (v0) and `runq.c` (v2) load, and `export.py`'s v1.
 public enum Llama2CWriter {
@@ -10,7 +9,7 @@ public enum Llama2CWriter {
     ///   - version: 0 legacy fp32 (with RoPE tables, as run.c expects), 1 fp32, 2 int8 groups.
     ///   - groupSize: version 2 only; halved until it divides dim, as export.py does.
     public static func write(_ model: Model, to path: String, version: Int, groupSize: Int = 64,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws {
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         let c = model.config
         try model.validateLlamaTensors()
         guard c.ropeTheta == 10000 else {
@@ -41,7 +40,7 @@ public enum Llama2CWriter {
             }
             if version == 0 && t.name == CanonicalName.outputNorm { try writeRopeTables(c, to: out) }
             model.release(t)
-            progress(i + 1, order.count)
+            try progress(i + 1, order.count)
         }
         try out.commit()
     }
@@ -59,7 +58,7 @@ public enum Llama2CWriter {
     /// export.py's quantize_q80: per group, scale = max|w| / 127 and q = round-half-even(w / scale);
     /// all int8 values of the tensor, then all fp32 scales.
     static func writeGrouped(_ model: Model, _ t: Tensor, group: Int, to out: AtomicFileWriter) throws {
-        if t.dtype == DType(.q8_l2c, blockSize: group) {
+        if t.dtype == DType(Q8_L2C.self, blockSize: group) {
             try out.write(try model.data(t))
             return
         }

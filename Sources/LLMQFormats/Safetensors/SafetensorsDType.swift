@@ -5,8 +5,8 @@ enum SafetensorsDType {
     /// Readable and writable, in the reference implementation's alignment order: its writer puts
     /// tensors of later (wider) types first, so every tensor stays aligned to its element size.
     static let supported: [(name: String, dtype: DType)] = [
-        ("U8", .u8), ("I8", .i8), ("I16", DType(.i16)), ("F16", .f16), ("BF16", .bf16),
-        ("I32", .i32), ("F32", .f32), ("F64", DType(.f64)), ("I64", DType(.i64)),
+        ("U8", .u8), ("I8", .i8), ("I16", .i16), ("F16", .f16), ("BF16", .bf16),
+        ("I32", .i32), ("F32", .f32), ("F64", .f64), ("I64", .i64),
     ]
 
     /// Valid in the format but not held by any llmq dtype (booleans, unsigned wider than a byte,

@@ -24,12 +24,15 @@ public enum SafetensorsReader {
             throw LLMQError(.invalid, "the config's \(config.layerCount) layers cannot fit in the \(archive.tensors.count) tensors of the weights",
                             file: first)
         }
-        let tokenizer: TokenizerData?
+        var tokenizer: TokenizerData?
         do {
             tokenizer = try archive.metadata.first { $0.key == TokenizerMetadata.key }.map {
                 try TokenizerMetadata.decode($0.value, vocabSize: config.vocabSize)
             }
         } catch let e as LLMQError { throw e.inFile(first) }
+        if tokenizer != nil, let addsBOS = try HFTokenizerConfig.addsBOS(directory: HFDirectory.directory(of: weights)) {
+            tokenizer?.addBOS = addsBOS
+        }
         let layout = try Layout(archive, file: first)
         let (tensors, unused) = try canonicalTensors(archive, layout: layout, config: config)
 

@@ -1,5 +1,4 @@
 import LLMQCore
-import LLMQQuant
 
 /// What a safetensors writer emits, as a lazy model over the source: output names, Hugging Face
 /// row order for Q and K, and the output element type. Each tensor is produced only when the
@@ -58,12 +57,14 @@ enum SafetensorsView {
     }
 }
 
-/// Converts elements of any dtype llmq reads to f32, f16 or bf16, rounding to nearest even as
-/// PyTorch's `.to(dtype)` does. Works through the tensor in chunks, so the only full-size buffer
-/// is the result.
+/// Converts elements of any dtype llmq reads to f32, f16 or bf16 with the block types' encoders,
+/// which round to nearest even as PyTorch's `.to(dtype)` does. Works through the tensor in chunks,
+/// so the only full-size buffer is the result.
 enum FloatCast {
     static func convert(_ raw: UnsafeRawBufferPointer, from source: DType, to target: DType, count: Int) throws -> [UInt8] {
-        guard SafetensorsView.floatTypes.contains(target) else { throw LLMQError(.unsupported, "cannot convert to \(target)") }
+        guard SafetensorsView.floatTypes.contains(target), let encoder = target.encoder else {
+            throw LLMQError(.unsupported, "cannot convert to \(target)")
+        }
         // A multiple of every block size, so each chunk starts on a block boundary.
         let chunk = 1 << 16
         var floats = [Float](repeating: 0, count: min(chunk, count))
@@ -74,25 +75,12 @@ enum FloatCast {
                 while start < count {
                     let end = min(count, start + chunk)
                     try Dequantize.elements(source, from: raw, range: start..<end, into: f.baseAddress!)
-                    for i in 0..<(end - start) {
-                        let at = start + i
-                        switch target.kind {
-                        case .f16: dst.storeBytes(of: Float16(f[i]).bitPattern.littleEndian, toByteOffset: 2 * at, as: UInt16.self)
-                        case .bf16: dst.storeBytes(of: bfloat16(f[i]).littleEndian, toByteOffset: 2 * at, as: UInt16.self)
-                        default: dst.storeBytes(of: f[i].bitPattern.littleEndian, toByteOffset: 4 * at, as: UInt32.self)
-                        }
-                    }
+                    encoder.encodeBlocks(f.baseAddress!, count: end - start, groupSize: 1, importance: nil,
+                                         into: dst.baseAddress! + start * target.blockBytes)
                     start = end
                 }
             }
         }
         return out
-    }
-
-    /// The bfloat16 bits nearest to `x` (ties to even); NaNs stay NaN.
-    static func bfloat16(_ x: Float) -> UInt16 {
-        let bits = x.bitPattern
-        if x.isNaN { return UInt16(bits >> 16) | 0x0040 }
-        return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
     }
 }

@@ -32,7 +32,7 @@ public enum SafetensorsWriter {
     /// (`llmq.tokenizer`) travel in `__metadata__`. With `maxShardBytes`, `path` names the
     /// shards (`x-00001-of-00002.safetensors`) and the index (`x.safetensors.index.json`).
     public static func write(_ model: Model, to path: String, options: Options = Options(),
-                             progress: (Int, Int) -> Void = { _, _ in }) throws {
+                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         let view = try SafetensorsView.make(model, layout: options.layout, floatType: options.floatType)
         var metadata: [(key: String, value: String)] = [("format", "pt")]
         let torchDType = torchDTypeName(view)
@@ -46,7 +46,7 @@ public enum SafetensorsWriter {
     /// Writes `view`'s tensors to `base.safetensors`, or to shards of `base` plus an index. The first
     /// file's metadata also carries the tokenizer.
     static func writeFiles(_ view: Model, base: String, metadata: [(key: String, value: String)], inputs: [String], maxShardBytes: Int?,
-                           progress: (Int, Int) -> Void) throws {
+                           progress: (Int, Int) throws -> Void) throws {
         let shards = plan(view.tensors, maxShardBytes: maxShardBytes)
         let directory = HFDirectory.directory(of: base)
         let baseName = String(base.dropFirst(directory.count))
@@ -64,7 +64,7 @@ public enum SafetensorsWriter {
             if i == 0, let tokenizer = view.tokenizer { fileMetadata.append((TokenizerMetadata.key, TokenizerMetadata.encode(tokenizer))) }
             try writeFile(view, shard, metadata: fileMetadata, to: directory + names[i], inputs: inputs) {
                 done += 1
-                progress(done, view.tensors.count)
+                try progress(done, view.tensors.count)
             }
         }
         if shards.count > 1 {
@@ -98,7 +98,7 @@ public enum SafetensorsWriter {
     }
 
     private static func writeFile(_ view: Model, _ tensors: [Tensor], metadata: [(key: String, value: String)], to path: String,
-                                  inputs: [String], wrote: () -> Void) throws {
+                                  inputs: [String], wrote: () throws -> Void) throws {
         let ordered = tensors.sorted { a, b in
             let ra = SafetensorsDType.alignmentRank(a.dtype), rb = SafetensorsDType.alignmentRank(b.dtype)
             return ra != rb ? ra > rb : Array(a.name.utf8).lexicographicallyPrecedes(Array(b.name.utf8))
@@ -121,7 +121,7 @@ public enum SafetensorsWriter {
             }
             try out.write(data)
             view.release(t)
-            wrote()
+            try wrote()
         }
         try out.commit()
     }

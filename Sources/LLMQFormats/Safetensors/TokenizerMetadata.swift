@@ -71,7 +71,9 @@ enum TokenizerMetadata {
         guard let bos = try id("bos"), let eos = try id("eos") else { throw bad("bos and eos token ids are required") }
         let preTokenizer = json["pre"]?.string
         return TokenizerData(kind: kind, pieces: pieces, scores: scores, tokenTypes: types, merges: merges, bosID: bos, eosID: eos,
-                             unknownID: try id("unk"), addBOS: json["add_bos"]?.bool ?? true, preTokenizer: preTokenizer)
+                             unknownID: try id("unk"),
+                             addBOS: json["add_bos"]?.bool ?? TokenizerData.defaultAddsBOS(kind, preTokenizer: preTokenizer),
+                             preTokenizer: preTokenizer)
     }
 
     private static let hexDigits = "0123456789abcdef".map(String.init)

@@ -1,14 +1,16 @@
 import Foundation
+import LLMQBlocks
 import LLMQCore
 
-/// Rounding with error feedback (GPTQ; Frantar et al., 2022) for the symmetric block types: a row
-/// is quantized one column at a time, and each column's rounding error is pushed onto the columns
-/// not yet quantized in proportion to how the calibration inputs correlate them, so that the
-/// product W·x — not each weight — stays as close to the original as the grid allows. With H the
-/// inputs' second moments and H⁻¹ = UᵀU (U upper triangular), column i's error e = (w_i − ŵ_i)/U_ii
-/// is subtracted as e·U[i, j] from every later column j. Each block's scale is chosen when the
-/// row reaches the block, by the weighted scale search over its current values (weights diag H,
-/// the importance matrix); the layout and the bytes' meaning are the codec's own.
+/// Rounding with error feedback (GPTQ; Frantar et al., 2022) for every `ColumnwiseRoundable` type:
+/// a row is quantized one column at a time, and each column's rounding error is pushed onto the
+/// columns not yet quantized in proportion to how the calibration inputs correlate them, so that
+/// the product W·x — not each weight — stays as close to the original as the grid allows. With H
+/// the inputs' second moments and H⁻¹ = UᵀU (U upper triangular), column i's error
+/// e = (w_i − ŵ_i)/U_ii is subtracted as e·U[i, j] from every later column j. Each block's
+/// parameters are chosen by its type's rounder when the row reaches the block, from the block's
+/// current values weighted by diag H (the importance matrix); the layout and the bytes' meaning
+/// are the codec's own.
 ///
 /// Cost: one Cholesky factorization and one triangular inverse per distinct input (n³/3 each; q,
 /// k, v share one, as do gate and up), then n²/2 multiply-adds per row.
@@ -117,15 +119,20 @@ public final class ErrorFeedback: @unchecked Sendable {
     }
 
     /// Quantizes `rows` rows of `width` values at `values` (overwritten: they carry the errors
-    /// pushed forward) as `codec` blocks of `blockSize`, writing whole rows to `output`. Rows go
+    /// pushed forward) as `type` blocks of `blockSize`, writing whole rows to `output`. Rows go
     /// four at a time so that each row of U is read once for four.
-    func quantize(_ values: UnsafeMutablePointer<Float>, rows: Int, codec: any SymmetricBlockCodec, blockSize g: Int,
+    func quantize(_ values: UnsafeMutablePointer<Float>, rows: Int, type: any ColumnwiseRoundable.Type, blockSize g: Int,
                   into output: UnsafeMutableRawPointer) {
-        let n = width, (lowest, highest) = codec.levels
-        let blockBytes = codec.layout.blockBytes(g), rowBytes = n / g * blockBytes
+        round(values, rows: rows, type, g, output)
+    }
+
+    private func round<T: ColumnwiseRoundable>(_ values: UnsafeMutablePointer<Float>, rows: Int, _ type: T.Type, _ g: Int,
+                                               _ output: UnsafeMutableRawPointer) {
+        let n = width
+        let blockBytes = type.blockBytes(groupSize: g), rowBytes = n / g * blockBytes
         let spare = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        let levels = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * n)
-        defer { spare.deallocate(); levels.deallocate() }
+        defer { spare.deallocate() }
+        var rounders = (0..<4).map { _ in type.rounder(groupSize: g) }
         factor.withUnsafeBufferPointer { ub in
             columnWeights.withUnsafeBufferPointer { wb in
                 let u = ub.baseAddress!, weights = wb.baseAddress!
@@ -134,22 +141,12 @@ public final class ErrorFeedback: @unchecked Sendable {
                     // Missing rows of the last group of four compute on a scratch row, unwritten.
                     spare.initialize(repeating: 0, count: n)
                     let w = (0..<4).map { $0 < count ? values + (r0 + $0) * n : spare }
-                    var scale = SIMD4<Float>(), inverse = SIMD4<Float>()
                     for b in stride(from: 0, to: n, by: g) {
-                        for r in 0..<4 {
-                            scale[r] = ScaleSearch.symmetric(w[r] + b, weights + b, g, lowest: lowest, highest: highest,
-                                                             levels: levels + r * n + b)
-                            inverse[r] = scale[r] != 0 ? 1 / scale[r] : 0
-                        }
+                        for r in 0..<4 { rounders[r].begin(w[r] + b, importance: weights + b) }
                         for i in b..<b + g {
                             let ui = u + i * n
                             var e = SIMD4<Float>()
-                            for r in 0..<4 {
-                                let x = w[r][i]
-                                let l = Self.level(x * inverse[r], lowest, highest)
-                                levels[r * n + i] = l
-                                e[r] = (x - scale[r] * Float(l)) / ui[i]
-                            }
+                            for r in 0..<4 { e[r] = (w[r][i] - rounders[r].round(w[r] + b, at: i - b)) / ui[i] }
                             let w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3]
                             for j in (i + 1)..<max(i + 1, n) {
                                 let c = ui[j]
@@ -159,19 +156,10 @@ public final class ErrorFeedback: @unchecked Sendable {
                                 w3[j] -= e[3] * c
                             }
                         }
-                        for r in 0..<count {
-                            codec.store(scale: scale[r], levels: levels + r * n + b, blockSize: g,
-                                        into: output + (r0 + r) * rowBytes + b / g * blockBytes)
-                        }
+                        for r in 0..<count { rounders[r].store(into: output + (r0 + r) * rowBytes + b / g * blockBytes) }
                     }
                 }
             }
         }
-    }
-
-    @inline(__always)
-    private static func level(_ v: Float, _ lowest: Int32, _ highest: Int32) -> Int32 {
-        let r = v.rounded()
-        return r >= Float(highest) ? highest : r >= Float(lowest) ? Int32(r) : lowest
     }
 }

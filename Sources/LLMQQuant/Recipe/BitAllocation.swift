@@ -1,15 +1,15 @@
 import LLMQCore
 
 /// Mixed precision under a bit budget (`llmq quantize --target-bpw`): every matrix starts at the
-/// recipe's base type (the classifier too), then matrices climb a ladder of wider types (q5_0,
-/// q8_0) where that removes the most expected divergence per extra bit, as long as the whole
+/// recipe's base type (the classifier too), then matrices climb a ladder of wider types
+/// (`defaultLadder`) where that removes the most expected divergence per extra bit, as long as the whole
 /// model (norms and fallbacks included) stays within the budget. A matrix's sensitivity is its
 /// share of the mean KL divergence its measurement unit causes when that unit alone is quantized
 /// with `measurementRecipe()` (`llmq calibrate --sensitivity`); at other types it is scaled by the
 /// matrix's own rounding error there.
 public enum BitAllocation {
     /// How finely `llmq calibrate --sensitivity` measures: one forward pass per unit.
-    public enum Granularity: String, CaseIterable, Sendable {
+    public enum Granularity: String, CaseIterable, Sendable, Codable {
         /// A layer's attention matrices, a layer's feed-forward matrices, the embedding, the classifier.
         case block
         /// Every matrix alone.
@@ -51,14 +51,14 @@ public enum BitAllocation {
     }
 
     /// One matrix's decision.
-    public struct Choice: Sendable, Equatable {
+    public struct Choice: Sendable, Equatable, Codable {
         public var tensor: String
         /// Its measured share of the KL divergence at the measurement type.
         public var sensitivity: Double
         /// What the recipe alone would give it, and what the budget gave it.
         public var base: DType
         public var chosen: DType
-        /// Bits `chosen` adds over `base`.
+        /// Bits `chosen` adds over the narrowest type the ladder allowed it.
         public var extraBits: Int
         /// The sensitivity scaled by the chosen type's error: its expected share of the KL divergence.
         public var estimatedKLD: Double
@@ -68,8 +68,13 @@ public enum BitAllocation {
         public var upgraded: Bool { chosen != base }
     }
 
-    /// The rungs `--target-bpw` climbs by default: one bit more than q4_0, then eight-bit.
-    public static let defaultLadder: [DType] = [.q5_0, .q8_0]
+    /// The rungs `--target-bpw` climbs by default: the types with one scale per block (which
+    /// error feedback can also round) wider than the measurement type, narrowest first.
+    public static var defaultLadder: [DType] {
+        let floor = (try? measurementRecipe().base.bitsPerWeight) ?? 0
+        return BlockTypes.all.filter { $0 is any SymmetricBlockType.Type }.map { DType($0) }
+            .filter { $0.bitsPerWeight > floor }.sorted { $0.bitsPerWeight < $1.bitsPerWeight }
+    }
 
     /// The recipe `base` plus one rule per matrix that a bit budget moves up `ladder`.
     ///
@@ -83,14 +88,13 @@ public enum BitAllocation {
     public static func recipe(for model: Model, base: QuantizationRecipe, sensitivity: [String: Double], targetBPW: Double,
                               ladder: [DType] = defaultLadder,
                               errors: (Tensor, [DType]) throws -> [Double]) throws -> (recipe: QuantizationRecipe, choices: [Choice]) {
-        let floorRule = classifierRule(base.base)
-        let floor = try QuantizationRecipe(base: base.base, rules: base.rules + [floorRule], scaleSearch: base.scaleSearch)
+        // The smallest plan: the base type everywhere, the classifier too — or a llama.cpp mix's own choices.
+        let floorRules = base.mix == nil ? [classifierRule(base.base)] : []
+        var floor = base
+        floor.rules = base.rules + floorRules
         let plan = try floor.plan(for: model)
         let budget = targetBPW * Double(plan.elementCount)
         var spent = Double(plan.byteCount * 8)
-        guard spent <= budget else {
-            throw LLMQError(.usage, "the smallest plan (\(base.base) everywhere) already takes \(plan.bitsPerWeight) bits per weight, over the target \(targetBPW)")
-        }
         let ruled = try base.rules.map { try Regex($0.pattern) }
         let measured = try measurementRecipe().base
         var rungs: [[Rung]] = []
@@ -100,19 +104,28 @@ public enum BitAllocation {
                 throw LLMQError(.usage, "no sensitivity was measured for \(e.name); run llmq calibrate --sensitivity on this model")
             }
             guard let tensor = model[e.name] else { continue }
-            let fit = { (t: DType) in t.isBlockQuantized && e.shape[1] % t.blockSize != 0 ? QuantizationRecipe.fallback(t, cols: e.shape[1], source: e.sourceDType).0 : t }
             let bits = { (t: DType) in 8 * (t.byteCount(shape: e.shape) ?? 0) }
-            let types = [fit(measured), e.dtype] + ladder.map(fit).filter { bits($0) > bits(e.dtype) }
+            // The measurement type as `measurementRecipe()` fitted it (llmq's own fallback).
+            let measuredFit = try measurementRecipe().fallback(measured, cols: e.shape[1], source: e.sourceDType)?.0 ?? measured
+            // Rungs: the plan's type and every ladder type whose blocks fit the rows (a type that
+            // would fall back to another is that other type's rung, or f16's: no rung at all).
+            let ladderTypes = ladder.filter { !$0.isBlockQuantized || e.shape[1] % $0.blockSize == 0 }
+            let types = [measuredFit, e.dtype] + ladderTypes.filter { $0 != e.dtype }
             let error = try errors(tensor, types)
             let scale = error[0] > 0 ? s / error[0] : 0
-            var options = [Rung(dtype: e.dtype, bits: bits(e.dtype), kld: scale * error[1])]
-            for (t, err) in zip(types.dropFirst(2), error.dropFirst(2)) where !options.contains(where: { $0.dtype == t }) {
+            var options: [Rung] = []
+            for (t, err) in zip(types.dropFirst(), error.dropFirst()) where !options.contains(where: { $0.dtype == t }) {
                 options.append(Rung(dtype: t, bits: bits(t), kld: scale * err))
             }
             options.sort { $0.bits < $1.bits }
+            // Ladder types narrower than the plan's lower the floor.
+            spent += Double(options[0].bits - bits(e.dtype))
             rungs.append(options)
             choices.append(Choice(tensor: e.name, sensitivity: s, base: e.dtype, chosen: e.dtype, extraBits: 0,
                                   estimatedKLD: options[0].kld, nextExtraBits: nil))
+        }
+        guard spent <= budget else {
+            throw LLMQError(.usage, "the smallest plan the ladder allows already takes \(spent / Double(plan.elementCount)) bits per weight, over the target \(targetBPW)")
         }
         var at = [Int](repeating: 0, count: choices.count)
         while true {
@@ -139,8 +152,9 @@ public enum BitAllocation {
         }
         // One rule per matrix, so each tensor's recorded reason names just itself.
         let upgrades = choices.filter(\.upgraded).sorted { $0.tensor < $1.tensor }.map { anyOf([$0.tensor], $0.chosen) }
-        let rules = base.rules + upgrades + [floorRule]
-        return (try QuantizationRecipe(base: base.base, rules: rules, scaleSearch: base.scaleSearch), choices)
+        var result = base
+        result.rules = base.rules + upgrades + floorRules
+        return (result, choices)
     }
 
     /// One type a matrix can take: its size and the divergence it is expected to cause.

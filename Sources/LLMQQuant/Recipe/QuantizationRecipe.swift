@@ -1,3 +1,4 @@
+import LLMQBlocks
 import LLMQCore
 
 /// What a quantization asks for: a base type and group for the weight matrices, and `REGEX=TYPE`
@@ -20,10 +21,19 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
         /// A regular expression searched for in canonical tensor names.
         public var pattern: String
         public var type: DType
+        /// Why the rule exists, when a mix or an allocation made it (the plan's reason shows it).
+        public var note: String?
 
-        public init(pattern: String, type: DType) {
+        public init(pattern: String, type: DType, note: String? = nil) {
             self.pattern = pattern
             self.type = type
+            self.note = note
+        }
+
+        /// A rule for the one tensor named `name`.
+        public init(exactly name: String, type: DType, note: String? = nil) {
+            let escaped = name.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "\\.")
+            self.init(pattern: "^\(escaped)$", type: type, note: note)
         }
 
         /// `REGEX=TYPE`, split at the last `=` (types never contain one).
@@ -51,28 +61,57 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
     /// Search each block's scale (and minimum) for the least (importance-weighted) squared error
     /// instead of the reference rounding; the bytes then differ from ggml's.
     public var scaleSearch: Bool
+    /// llama.cpp's mix this recipe follows: its per-matrix choices come after `rules`, its
+    /// classifier choice replaces llmq's default, and rows that are not whole blocks take
+    /// llama.cpp's fallback types.
+    public var mix: LlamaCppMix?
+    /// Whether an importance matrix weights the quantization (llama.cpp's mixes choose differently then).
+    public var importanceWeighted: Bool
 
-    public init(base: DType, rules: [Rule] = [], scaleSearch: Bool = false) throws {
+    public init(base: DType, rules: [Rule] = [], scaleSearch: Bool = false, mix: LlamaCppMix? = nil,
+                importanceWeighted: Bool = false) throws {
         guard Quantize.canEncode(base) else {
-            throw LLMQError(.usage, "llmq cannot quantize to \(base) (types: f32, f16, bf16, q8_0, q5_0, q4_0, q4_1; groups 32, 64, 128, 256)")
+            throw LLMQError(.usage, "llmq cannot quantize to \(base) (\(Self.writableTypes))")
         }
         for rule in rules { try rule.validate() }
         self.base = base
         self.rules = rules
         self.scaleSearch = scaleSearch
+        self.mix = mix
+        self.importanceWeighted = importanceWeighted
     }
 
-    /// From command-line spellings: `type` a dtype name, `group` the block size of block types,
-    /// `rules` as `REGEX=TYPE`.
-    public init(type: String, group: Int? = nil, rules: [String] = [], scaleSearch: Bool = false) throws {
-        guard let named = DType(name: type) else { throw LLMQError(.usage, "unknown quantization type '\(type)'") }
+    /// From command-line spellings: `type` a dtype name or a llama.cpp mix (spelled as llama.cpp
+    /// does: `Q4_K_M`), `group` the block size of block types, `rules` as `REGEX=TYPE`.
+    public init(type: String, group: Int? = nil, rules: [String] = [], scaleSearch: Bool = false,
+                importanceWeighted: Bool = false) throws {
+        if let mix = LlamaCppMix(llamaCppName: type) {
+            guard let base = mix.base else { throw LLMQError(.usage, "llmq cannot write the base type of \(type)") }
+            if let group, group != base.blockSize { throw LLMQError(.usage, "\(type) is llama.cpp's mix; it takes no group size") }
+            try self.init(base: base, rules: try rules.map(Rule.init(parsing:)), scaleSearch: scaleSearch, mix: mix,
+                          importanceWeighted: importanceWeighted)
+            return
+        }
+        guard let named = DType(name: type) else {
+            throw LLMQError(.usage, "unknown quantization type '\(type)' (\(Self.writableTypes); llama.cpp's mixes \(LlamaCppMix.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
         var base = named
         if let group {
             guard named.isBlockQuantized else { throw LLMQError(.usage, "a group size applies to block types, not \(named)") }
-            base = DType(named.kind, blockSize: group)
-            guard base.isValidBlockSize else { throw LLMQError(.usage, "group size \(group) is not one of 32, 64, 128, 256") }
+            base = named.grouped(group)
+            guard base.isValidBlockSize else { throw LLMQError(.usage, "\(named) does not take groups of \(group) (\(Self.writableTypes))") }
         }
-        try self.init(base: base, rules: try rules.map(Rule.init(parsing:)), scaleSearch: scaleSearch)
+        try self.init(base: base, rules: try rules.map(Rule.init(parsing:)), scaleSearch: scaleSearch,
+                      importanceWeighted: importanceWeighted)
+    }
+
+    /// The types a recipe may name, with the group sizes they take besides their own: "f32, …,
+    /// q4_0 (groups 32, 64, 128, 256), …", for messages and help.
+    public static var writableTypes: String {
+        BlockTypes.encodable.map { type in
+            let groups = GroupSizes.flexible.filter { type.accepts(groupSize: $0) }
+            return groups.count > 1 ? "\(type.name) (groups \(groups.map(String.init).joined(separator: ", ")))" : type.name
+        }.joined(separator: ", ")
     }
 
     /// The classifier's type unless a rule names it: q8_0 when the base has fewer bits.
@@ -81,19 +120,23 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
     }
 
     // Stored as the container's metadata spells it: {"type": "q4_0", "group": 32, "rules": [{"pattern", "type"}]},
-    // plus "scale_search": true when searched.
+    // plus "scale_search": true when searched and "importance_weighted": true with an imatrix; a
+    // mix is stored by its name as the type ({"type": "Q4_K_M", "rules": []}).
     enum CodingKeys: String, CodingKey {
         case type, group, rules
         case scaleSearch = "scale_search"
+        case importanceWeighted = "importance_weighted"
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let kind = try c.decode(String.self, forKey: .type)
         do {
-            try self.init(type: kind, group: try c.decodeIfPresent(Int.self, forKey: .group),
-                          rules: try c.decode([Rule].self, forKey: .rules).map { "\($0.pattern)=\($0.type)" },
-                          scaleSearch: try c.decodeIfPresent(Bool.self, forKey: .scaleSearch) ?? false)
+            try self.init(type: kind, group: try c.decodeIfPresent(Int.self, forKey: .group), rules: [],
+                          scaleSearch: try c.decodeIfPresent(Bool.self, forKey: .scaleSearch) ?? false,
+                          importanceWeighted: try c.decodeIfPresent(Bool.self, forKey: .importanceWeighted) ?? false)
+            rules = try c.decode([Rule].self, forKey: .rules)
+            for rule in rules { try rule.validate() }
         } catch let e as LLMQError {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: e.message))
         }
@@ -101,10 +144,15 @@ public struct QuantizationRecipe: Codable, Sendable, Equatable {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(base.kind.rawValue, forKey: .type)
-        if base.isBlockQuantized { try c.encode(base.blockSize, forKey: .group) }
+        if let mix {
+            try c.encode(mix.rawValue, forKey: .type)
+        } else {
+            try c.encode(base.name, forKey: .type)
+            if base.isBlockQuantized { try c.encode(base.blockSize, forKey: .group) }
+        }
         try c.encode(rules, forKey: .rules)
         if scaleSearch { try c.encode(true, forKey: .scaleSearch) }
+        if importanceWeighted { try c.encode(true, forKey: .importanceWeighted) }
     }
 }
 

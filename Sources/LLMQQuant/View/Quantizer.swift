@@ -11,8 +11,8 @@ public enum Quantizer {
     /// the source goes to `stats`; the rest are `source`'s own tensors, passed through unread.
     /// When the recipe searches scales, `importance` (if given) weights each matrix's error by
     /// its input columns' mean squared activation; matrices it does not cover weigh every element alike.
-    /// Matrices `feedback` names (by tensor) are rounded with error feedback when their type is
-    /// symmetric (q8_0, q5_0, q4_0): GPTQ over their calibration inputs' second moments.
+    /// Matrices `feedback` names (by tensor) are rounded with error feedback when their type allows
+    /// it (`ColumnwiseRoundable`): GPTQ over their calibration inputs' second moments.
     public static func view(of source: Model, plan: QuantizationPlan, stats: QuantizationStats? = nil,
                             threads: Int? = nil, importance: ImportanceMatrix? = nil,
                             feedback: [String: ErrorFeedback] = [:]) throws -> Model {

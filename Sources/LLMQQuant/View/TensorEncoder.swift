@@ -1,4 +1,5 @@
 import Dispatch
+import LLMQBlocks
 import LLMQCore
 
 /// Re-encodes one tensor into another dtype: rows are split into chunks that the threads take in
@@ -10,8 +11,8 @@ struct TensorEncoder {
     static let chunkElements = 1 << 16
 
     /// `columnWeights` (one per column), when given, asks for the scale search weighted by them.
-    /// `feedback`, when given and `dtype` is a symmetric block type, rounds with error feedback
-    /// (GPTQ) instead.
+    /// `feedback`, when given and `dtype` can be rounded column by column (`ColumnwiseRoundable`),
+    /// rounds with error feedback (GPTQ) instead.
     func encode(_ source: Model, _ tensor: Tensor, as dtype: DType, columnWeights: [Float]? = nil,
                 feedback: ErrorFeedback? = nil) throws -> (bytes: [UInt8], error: TensorError) {
         guard let outputBytes = dtype.byteCount(shape: tensor.shape) else {
@@ -20,7 +21,9 @@ struct TensorEncoder {
         let job = Job(input: try source.data(tensor), inputDType: tensor.dtype, dtype: dtype, rows: tensor.rows, cols: tensor.cols,
                       columnWeights: columnWeights, feedback: feedback)
         var output = [UInt8](repeating: 0, count: outputBytes)
-        let sums = Locked(ErrorSums())
+        // Per chunk, added up in chunk order afterwards: the error (which a container records) must
+        // not depend on how many threads shared the chunks or which finished first.
+        let sums = Locked([ErrorSums](repeating: ErrorSums(), count: job.chunks))
         let failure = Locked<LLMQError?>(nil)
         output.withUnsafeMutableBytes { out in
             let out = UncheckedBuffer(out)
@@ -28,9 +31,9 @@ struct TensorEncoder {
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * job.rowsPerChunk * job.cols)
                 defer { scratch.deallocate() }
-                var local = ErrorSums()
                 // Part p takes chunks p, p + parts, …: neighbouring threads work on neighbouring rows.
                 for chunk in stride(from: part, to: job.chunks, by: parts) {
+                    var local = ErrorSums()
                     do {
                         try job.run(chunk, into: out.buffer, scratch: scratch, sums: &local)
                     } catch {
@@ -38,12 +41,13 @@ struct TensorEncoder {
                         failure.withLock { $0 = $0 ?? e }
                         return
                     }
+                    sums.withLock { $0[chunk] = local }
                 }
-                sums.withLock { $0.merge(local) }
             }
         }
         if let e = failure.withLock({ $0 }) { throw e.forTensor(tensor.name) }
-        return (output, sums.withLock { $0 }.result(name: tensor.name, dtype: dtype, count: tensor.elementCount))
+        let total = sums.withLock { $0 }.reduce(into: ErrorSums()) { $0.merge($1) }
+        return (output, total.result(name: tensor.name, dtype: dtype, count: tensor.elementCount))
     }
 }
 
@@ -61,8 +65,8 @@ private struct Job: @unchecked Sendable {
     /// The column weights repeated for a chunk's rows (every chunk starts at a row), or nil for
     /// the reference rounding.
     let importance: [Float]?
-    /// The error-feedback rounding and the codec it drives, when asked for and the type allows it.
-    let feedback: (ErrorFeedback, any SymmetricBlockCodec)?
+    /// The error-feedback rounding and the block type it drives, when asked for and the type allows it.
+    let feedback: (ErrorFeedback, any ColumnwiseRoundable.Type)?
 
     init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int, columnWeights: [Float]?,
          feedback: ErrorFeedback?) {
@@ -77,8 +81,8 @@ private struct Job: @unchecked Sendable {
         floats = inputDType == .f32 && aligned ? input.baseAddress!.assumingMemoryBound(to: Float.self) : nil
         let chunkRows = min(rowsPerChunk, rows)
         importance = columnWeights.map { w in (0..<chunkRows).flatMap { _ in w } }
-        if let feedback, feedback.width == cols, let codec = BlockCodecs.codec(for: dtype.kind) as? any SymmetricBlockCodec {
-            self.feedback = (feedback, codec)
+        if let feedback, feedback.width == cols, dtype.isValidBlockSize, let type = dtype.type as? any ColumnwiseRoundable.Type {
+            self.feedback = (feedback, type)
         } else {
             self.feedback = nil
         }
@@ -99,12 +103,12 @@ private struct Job: @unchecked Sendable {
             values = UnsafePointer(scratch)
         }
         let restored = scratch + elements.count
-        if let (feedback, codec) = feedback {
+        if let (feedback, type) = feedback {
             try Quantize.requireFinite(UnsafeBufferPointer(start: values, count: elements.count), as: dtype)
             let working = restored + elements.count
             working.update(from: values, count: elements.count)
-            feedback.quantize(working, rows: last - first, codec: codec, blockSize: dtype.blockSize, into: encoded.baseAddress!)
-            try Quantize.checkScales(UnsafeRawBufferPointer(encoded), dtype, layout: codec.layout)
+            feedback.quantize(working, rows: last - first, type: type, blockSize: dtype.blockSize, into: encoded.baseAddress!)
+            try Quantize.checkParameters(UnsafeRawBufferPointer(encoded), dtype, type)
         } else {
             try encode(values, count: elements.count, into: encoded, first: elements.lowerBound)
         }
