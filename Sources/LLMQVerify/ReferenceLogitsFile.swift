@@ -13,6 +13,9 @@ public struct SavedReference: Sendable {
         public var chunkCount: Int
         public var scoreAll: Bool
         public var bosID: Int
+        /// BOS replaces each chunk's first token (the vocabulary adds BOS). Version 1 files do not
+        /// say; there it is inferred from the stored tokens starting with BOS.
+        public var substitutesBOS: Bool
         public var vocabSize: Int
         /// Most tokens a record keeps.
         public var maxKept: Int
@@ -41,6 +44,7 @@ public struct SavedReference: Sendable {
             chunkCount = plan.chunkCount
             scoreAll = plan.scoreAll
             bosID = plan.bosID ?? tokenizer.bosID
+            substitutesBOS = plan.bosID != nil
             vocabSize = model.config.vocabSize
             self.maxKept = min(maxKept, vocabSize)
             self.tailMass = tailMass
@@ -59,6 +63,7 @@ public struct SavedReference: Sendable {
             chunkCount = try o.int("chunkCount")
             scoreAll = try o.bool("scoreAll")
             bosID = try o.int("bosID")
+            substitutesBOS = version >= 2 ? try o.bool("substitutesBOS") : true
             vocabSize = try o.int("vocabSize")
             maxKept = try o.int("maxKept")
             tailMass = try o.double("tailMass")
@@ -85,12 +90,11 @@ public struct SavedReference: Sendable {
     /// One per scored position, chunk by chunk, positions ascending.
     public let summaries: [ReferenceSummary]
 
-    /// The plan the reference ran. Tokens that start with BOS came from a vocabulary that adds it,
-    /// so BOS also replaced each chunk's first token; otherwise the chunks ran as stored.
+    /// The plan the reference ran.
     public var plan: EvaluationPlan {
         // The header was validated to describe a plan these tokens fill exactly.
         try! EvaluationPlan(tokenCount: header.tokenCount, contextLength: header.contextLength, maxChunks: header.chunkCount,
-                            scoreAll: header.scoreAll, bosID: tokens.first == header.bosID ? header.bosID : nil)
+                            scoreAll: header.scoreAll, bosID: header.substitutesBOS ? header.bosID : nil)
     }
 
     public static func isReferenceFile(_ path: String) -> Bool {
@@ -118,7 +122,7 @@ public struct SavedReference: Sendable {
         guard headerLength <= maxHeaderBytes else { throw LLMQError(.invalid, "header length \(headerLength) exceeds \(maxHeaderBytes)", offset: 12) }
         let json = try r.bytes(headerLength, "JSON header")
         // The strict parser: no duplicate keys, nothing after the object, bounded nesting.
-        let header: Header
+        var header: Header
         do {
             header = try Header(try JSONObject(try JSONParser.parse(json, base: 16)), version: version)
         } catch let e as LLMQError {
@@ -140,6 +144,8 @@ public struct SavedReference: Sendable {
             guard token >= 0, token < header.vocabSize else { throw LLMQError(.invalid, "token \(token) is outside the vocabulary", offset: at) }
             tokens.append(token)
         }
+        // Version 1 wrote tokens that start with BOS exactly when the vocabulary adds it.
+        if version == 1 { header.substitutesBOS = tokens.first == header.bosID }
         var summaries: [ReferenceSummary] = []
         summaries.reserveCapacity(header.scoredCount)
         let minKept = min(TokenComparison.overlapWidth, header.vocabSize)

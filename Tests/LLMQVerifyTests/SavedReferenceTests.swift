@@ -58,7 +58,8 @@ struct SavedReferenceTests {
     static func uncovered(sampleRate: Int, _ dir: String) throws -> (live: LogitComparison, saved: LogitComparison, file: SavedReference) {
         let (reference, candidate) = try nearlyUniform()
         var random = SplitMix64(seed: 11)
-        let tokens = (0..<256).map { _ in Int(random.next() % 2048) }
+        // A stream as a BOS-adding vocabulary tokenizes it: BOS first (version 1 files rely on that).
+        let tokens = [1] + (1..<256).map { _ in Int(random.next() % 2048) }
         let plan = try Harness.plan(tokens, ctx: 64, chunks: 4)
         let path = dir + "/uncovered-\(sampleRate).llmqref"
         let header = SavedReference.Header(plan: plan, model: reference, tokenizer: try Tokenizers.make(reference.tokenizer!), text: nil,
@@ -125,7 +126,8 @@ struct SavedReferenceTests {
     /// A version 2 file without tail samples rewritten as version 1: no `tailSampleRate` in the header,
     /// no sample count in the records.
     static func versionOne(_ b: [UInt8], tokens: Int) -> [UInt8] {
-        var out = withHeader(b) { $0.replacingOccurrences(of: "\"tailSampleRate\":0,", with: "") }
+        var out = withHeader(b) { $0.replacingOccurrences(of: "\"tailSampleRate\":0,", with: "")
+            .replacingOccurrences(of: "\"substitutesBOS\":true,", with: "") }
         out[8] = 1
         out = Array(out[0..<tokenTableOffset(out)])
         var at = tokenTableOffset(b) + 4 * tokens
