@@ -49,8 +49,8 @@ struct QuantizeCommand: ParsableCommand {
                                valueName: "text"))
     var gptq: String?
 
-    @Option(help: "Chunks of --gptq text to collect over…")
-    var gptqChunks = 8
+    @Option(help: "Chunks of --gptq text to collect over (default: all the text holds; fewer fit the text, not the model)…")
+    var gptqChunks: Int?
 
     @Option(help: "…of this many tokens.")
     var gptqCtx = 512
@@ -63,7 +63,7 @@ struct QuantizeCommand: ParsableCommand {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if gptqChunks < 1 || gptqCtx < 4 { throw ValidationError("--gptq-chunks must be ≥ 1 and --gptq-ctx ≥ 4") }
+        if (gptqChunks ?? 1) < 1 || gptqCtx < 4 { throw ValidationError("--gptq-chunks must be ≥ 1 and --gptq-ctx ≥ 4") }
         if targetBpw != nil && imatrix == nil { throw ValidationError("--target-bpw needs --imatrix (from llmq calibrate --sensitivity)") }
     }
 

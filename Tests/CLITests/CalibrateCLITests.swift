@@ -80,7 +80,7 @@ struct CalibrateCLITests {
                                   "--ctx", "256", "--chunks", "8", "-o", imatrix)
         try #require(c.status == 0, "\(c.stderr)")
         var kld: [String: Double] = [:]
-        for (label, extra) in [("imatrix", ["--imatrix", imatrix]), ("gptq", ["--gptq", text.calibration, "--gptq-ctx", "256"])] {
+        for (label, extra) in [("imatrix", ["--imatrix", imatrix]), ("gptq", ["--gptq", text.calibration, "--gptq-chunks", "8", "--gptq-ctx", "256"])] {
             let out = dir + "/\(label).q4"
             let q = try Fixtures.llmq(["quantize", Fixtures.stories260K, out, "-z", Fixtures.tok512, "--json", "--preset", "pure"] + extra)
             try #require(q.status == 0, "\(q.stderr)")
