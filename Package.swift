@@ -35,6 +35,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CPrefetch"),
+        .systemLibrary(name: "CProcess"),
         .target(name: "LLMQBlocks", swiftSettings: kernels),
         .target(name: "LLMQCore", dependencies: ["LLMQBlocks"], swiftSettings: fastMath),
         .target(name: "LLMQQuant", dependencies: ["LLMQCore"], swiftSettings: kernels),
@@ -42,7 +43,7 @@ let package = Package(
         .target(name: "LLMQEngine", dependencies: ["LLMQCore", "CPrefetch"], swiftSettings: kernels),
         .target(name: "LLMQVerify", dependencies: ["LLMQCore", "LLMQEngine", "LLMQQuant"], swiftSettings: fastMath),
         .target(name: "LLMQ", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "LLMQVerify"], swiftSettings: fastMath),
-        .target(name: "LLMQBench", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine"], swiftSettings: fastMath),
+        .target(name: "LLMQBench", dependencies: ["LLMQCore", "LLMQFormats", "LLMQQuant", "LLMQEngine", "CProcess"], swiftSettings: fastMath),
         // Not named llmq: on a case-insensitive file system its module would collide with LLMQ's.
         .executableTarget(
             name: "LLMQCommandLine",
@@ -60,6 +61,6 @@ let package = Package(
         .testTarget(name: "LLMQEngineTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQTestSupport"]),
         .testTarget(name: "LLMQVerifyTests", dependencies: ["LLMQCore", "LLMQFormats", "LLMQEngine", "LLMQQuant", "LLMQVerify", "LLMQTestSupport"]),
         .testTarget(name: "LLMQTests", dependencies: ["LLMQ", "LLMQTestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["LLMQCore", "LLMQTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["LLMQCore", "LLMQBench", "LLMQTestSupport"]),
     ]
 )

@@ -6,7 +6,7 @@ import LLMQFormats
 import LLMQQuant
 
 /// Small files written by llmq's own writers, to seed the corpora next to the real models
-/// scripts/fuzz copies from ../shared/models. Small seeds keep executions fast; the shapes and
+/// scripts/fuzz copies from golden/models. Small seeds keep executions fast; the shapes and
 /// vocabularies cover both tokenizer kinds, shared and separate classifiers and every block type.
 enum Seeds {
     /// A one-layer model with grouped-query attention whose rows are whole q4/q8 blocks.
@@ -22,7 +22,7 @@ enum Seeds {
         return model
     }
 
-    /// The real stories260K with its tokenizer, when scripts/fuzz says where the shared models are.
+    /// The real stories260K with its tokenizer, when scripts/fuzz says where the models are.
     static func stories260K() throws -> Model? {
         guard let dir = getenv("LLMQ_FUZZ_MODELS").map({ String(cString: $0) }) else { return nil }
         return try ModelFile.open(dir + "/stories260K.bin", tokenizerPath: dir + "/tok512.bin")

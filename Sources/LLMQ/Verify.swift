@@ -20,9 +20,11 @@ public struct VerifyRequest: Sendable {
     /// Save the reference model's next-token distributions here (`formats/reference-logits.md`).
     public var saveReference: String?
     /// A saved reference keeps the most likely tokens until at most `referenceTailMass` of the
-    /// probability is left outside, but at most `referenceMaxKept` (≥ 5) per position.
+    /// probability is left outside, but at most `referenceMaxKept` (≥ 5) per position; where more
+    /// is left, it draws `referenceTailSampleRate` tokens per unit of that probability from it.
     public var referenceMaxKept = Verification.defaultMaxKept
     public var referenceTailMass = Verification.defaultTailMass
+    public var referenceTailSampleRate = Verification.defaultTailSampleRate
 
     public init(reference: String, candidate: String, text: TextInput? = nil, gates: Gates = Gates()) {
         self.reference = reference
@@ -47,6 +49,9 @@ public func verify(_ request: VerifyRequest, cancellation: CancellationToken? = 
     guard request.referenceMaxKept >= 5 else { throw LLMQError(.usage, "a saved reference keeps at least 5 tokens per position") }
     guard request.referenceTailMass >= 0 && request.referenceTailMass < 1 else {
         throw LLMQError(.usage, "a saved reference's tail mass must be in [0, 1)")
+    }
+    guard (0...(1 << 20)).contains(request.referenceTailSampleRate) else {
+        throw LLMQError(.usage, "a saved reference's tail sample rate must be in 0...1048576")
     }
     let settings = request.evaluation
     let pool = try settings.makePool()
@@ -80,7 +85,8 @@ public func verify(_ request: VerifyRequest, cancellation: CancellationToken? = 
             try ReferenceLogitsWriter(
                 path: path,
                 header: SavedReference.Header(plan: plan, model: model, tokenizer: candidateTokenizer, text: request.text?.name,
-                                              maxKept: request.referenceMaxKept, tailMass: request.referenceTailMass),
+                                              maxKept: request.referenceMaxKept, tailMass: request.referenceTailMass,
+                                              tailSampleRate: request.referenceTailSampleRate),
                 tokens: text.tokens,
                 refusingToOverwrite: [request.reference, request.candidate] + [request.text?.fileName, request.tokenizer].compactMap { $0 })
         }

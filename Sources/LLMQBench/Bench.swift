@@ -43,8 +43,6 @@ public struct BenchRow: Sendable, Encodable {
     /// system's speed varies from run to run; the fastest run is the nearest to what it can do).
     public var bandwidthFraction: Double?
     public var peakRSSMiB: Double?
-    /// The bench process's own RSS when it started the measured child: a peak this low may be its.
-    public var peakRSSFloorMiB: Double?
 }
 
 public struct BenchReport: Sendable, Encodable {
@@ -126,17 +124,20 @@ public enum Bench {
                 var r = row("quantize", "quantize → \(type)", Throughput(samples: samples, items: inputBytes / 1e6, bytes: nil, flops: nil),
                             figure: .items("MB/s of input"))
                 r.peakRSSMiB = Double(runs.map(\.peakRSSBytes).max() ?? 0) / 1_048_576
-                r.peakRSSFloorMiB = Double(runs.map(\.floorBytes).max() ?? 0) / 1_048_576
                 rows.append(r)
             }
         }
 
         if o.sections.contains(.kernels) {
             let config = try ModelFile.open(models.entries[0].path).config
-            let kernels = KernelBenchmarks(rows: config.hiddenDim, cols: config.dim, pool: pool, plan: o.plan)
-            let shape = "\(config.hiddenDim)×\(config.dim)"
             let streamBytes = o.streamBytes
             for dtype in BlockTypes.encodable.map({ DType($0) }).filter(MatVec.supports) {
+                // ffn_up's shape, or ffn_down's (as many weights) for blocks its rows do not fill:
+                // the K-quants' 256 at SmolLM2's width of 576.
+                guard let (height, width) = [(config.hiddenDim, config.dim), (config.dim, config.hiddenDim)]
+                    .first(where: { dtype.byteCount(shape: [$0.0, $0.1]) != nil }) else { continue }
+                let kernels = KernelBenchmarks(rows: height, cols: width, pool: pool, plan: o.plan)
+                let shape = "\(height)×\(width)"
                 note("kernels \(dtype)")
                 rows.append(row("kernels", "matvec \(dtype) \(shape) in cache", try kernels.matvecInCache(dtype), figure: .bandwidth))
                 rows.append(row("kernels", "matvec \(dtype) streaming \(streamBytes >> 20) MiB", try kernels.matvecStreaming(dtype, bytes: streamBytes),

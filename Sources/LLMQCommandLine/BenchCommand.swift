@@ -119,10 +119,7 @@ struct BenchCommand: ParsableCommand {
                        row.gigabytesPerSecond.map { Format.fixed($0.median, 1) } ?? "",
                        row.bandwidthFraction.map { "\(Format.fixed(100 * $0, 0))%" } ?? "",
                        row.gigaflopsPerSecond.map { Format.fixed($0.median, 1) } ?? "",
-                       row.peakRSSMiB.map { peak in
-                           // At or below the bench's own RSS the figure only bounds the child's peak.
-                           (peak <= (row.peakRSSFloorMiB ?? 0) ? "≤ " : "") + "\(Format.fixed(peak, 0)) MiB"
-                       } ?? ""])
+                       row.peakRSSMiB.map { "\(Format.fixed($0, 0)) MiB" } ?? ""])
         }
         lines.append(table.render())
         return lines.joined(separator: "\n")

@@ -41,8 +41,11 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "--save-reference keeps the most likely tokens until at most this probability is left outside…")
     var referenceTail = Verification.defaultTailMass
 
-    @Option(help: "…but at most this many tokens per position.")
+    @Option(help: "…but at most this many tokens per position…")
     var referenceMaxKept = Verification.defaultMaxKept
+
+    @Option(help: "…and where more is left, draw this many tokens per unit of the probability left (0: none).")
+    var referenceSampleRate = Verification.defaultTailSampleRate
 
     @Flag(help: "Print a machine-readable JSON report.")
     var json = false
@@ -50,6 +53,7 @@ struct VerifyCommand: ParsableCommand {
     func validate() throws {
         guard referenceMaxKept >= 5 else { throw ValidationError("--reference-max-kept must be ≥ 5") }
         guard referenceTail >= 0 && referenceTail < 1 else { throw ValidationError("--reference-tail must be in [0, 1)") }
+        guard (0...(1 << 20)).contains(referenceSampleRate) else { throw ValidationError("--reference-sample-rate must be in 0...1048576") }
     }
 
     func run() throws {
@@ -61,6 +65,7 @@ struct VerifyCommand: ParsableCommand {
         request.saveReference = saveReference
         request.referenceMaxKept = referenceMaxKept
         request.referenceTailMass = referenceTail
+        request.referenceTailSampleRate = referenceSampleRate
         let report = try Terminal.withProgress { try LLMQ.verify(request, progress: $0) }
         if json {
             try Terminal.json(report)

@@ -37,6 +37,7 @@ enum VerifyRendering {
         row("Cor(p)", 100 * c.probabilityCorrelation, 3, unit: " %")
         out += table.render() + "\n"
         out += "KLD: \(c.kldMethod)\n"
+        if let u = c.uncoveredTail { out += warning(u, of: c.scoredTokens) }
 
         if let tensors = r.tensors {
             out += "\n"
@@ -59,5 +60,22 @@ enum VerifyRendering {
             out += "\ngates:\n" + r.gates.map { "  " + $0.description }.joined(separator: "\n") + "\n"
         }
         return out + (r.passed ? "result: PASS" : "result: FAIL")
+    }
+
+    /// What a saved reference could not keep, and how far that can move the KLD figures.
+    static func warning(_ u: UncoveredTail, of scored: Int) -> String {
+        let share = Format.fixed(100 * Double(u.positions) / Double(max(scored, 1)), 1)
+        var out = "warning: at \(u.positions) of \(scored) positions (\(share) %) the saved reference leaves more than \(u.bound) "
+            + "of the probability outside its listed tokens (at most \(Format.fixed(u.worstTailMass, 4))). "
+        if u.sampleRate > 0 {
+            out += "There the divergence within that tail is estimated from tokens drawn from it "
+                + "(mean KLD ± \(Format.fixed(u.meanKLDSampleError, 6)), one standard error); "
+        } else {
+            out += "This version \(u.fileVersion) file has no samples of it, so the KLD figures are lower bounds; "
+        }
+        out += "whatever the tail holds, the mean KLD is within \(Format.fixed(u.meanKLDErrorBound, 6)) and any one "
+            + "position's (so each percentile) within \(Format.fixed(u.maxKLDErrorBound, 6)) of the exact value. "
+        return out + (u.fileVersion == 1 ? "Save the reference again: version 2 files sample such tails.\n"
+                                         : "A larger --reference-max-kept narrows that.\n")
     }
 }

@@ -18,6 +18,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// Uniform in [0, 1).
     public mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
 
+    /// Uniform in 0..<n (the modulo's bias, below n / 2⁶⁴, does not matter for test data).
+    public mutating func index(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+
     /// Standard normal by Box–Muller.
     public mutating func normal() -> Float {
         let u1 = max(uniform(), 1e-7), u2 = uniform()

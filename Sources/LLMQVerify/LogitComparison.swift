@@ -28,6 +28,9 @@ public struct LogitComparison: Codable, Sendable {
     public var kld: Distribution
     /// How KLD was computed: exactly over the vocabulary, or from a saved reference's top tokens.
     public var kldMethod: String
+    /// The positions where a saved reference kept less than its bound promises, and what that can
+    /// do to the KLD figures; nil when it kept enough everywhere (and for a live reference).
+    public var uncoveredTail: UncoveredTail?
     /// Positions where both models' most likely token is the same, %.
     public var sameTopPercent: Estimate
     /// Share of the reference's 5 most likely tokens among the candidate's 5, %.
@@ -38,7 +41,7 @@ public struct LogitComparison: Codable, Sendable {
     /// Pearson correlation of the two models' probabilities of the token that follows.
     public var probabilityCorrelation: Double
 
-    init(_ samples: [TokenSample], kldMethod: String) {
+    init(_ samples: [TokenSample], kldMethod: String, uncoveredTail: UncoveredTail? = nil) {
         let refNLL = samples.map(\.referenceNLL), candNLL = samples.map(\.candidateNLL)
         let n = samples.count
         scoredTokens = n
@@ -61,6 +64,7 @@ public struct LogitComparison: Codable, Sendable {
         kld = Distribution(mean: Stats.meanEstimate(klds), median: Stats.quantile(sorted: sorted, 0.5),
                            p90: Stats.quantile(sorted: sorted, 0.9), p99: Stats.quantile(sorted: sorted, 0.99), max: sorted.last ?? 0)
         self.kldMethod = kldMethod
+        self.uncoveredTail = uncoveredTail
         sameTopPercent = Stats.proportion(samples.reduce(0) { $0 + ($1.sameTop ? 1 : 0) }, of: n).percent
         top5OverlapPercent = Stats.meanEstimate(samples.map { Double($0.topOverlap) / Double(TokenComparison.overlapWidth) }).percent
 
@@ -72,5 +76,44 @@ public struct LogitComparison: Codable, Sendable {
         let rms = squares.value.squareRoot()
         deltaPRMSPercent = Estimate(rms, rms > 0 ? squares.uncertainty / (2 * rms) : 0).percent
         probabilityCorrelation = Stats.pearson(refP, candP)
+    }
+}
+
+/// Where a saved reference's unlisted tokens (its tail) hold more than the file's bound: it hit
+/// `maxKept` first. There the tail's share of each KLD is estimated from tokens drawn from it
+/// (version 2) or, without them, taken as its lower bound P·(log P − log Q) (version 1): see
+/// `TokenComparison.summarized`. The error bounds are worst cases, whatever the tail holds: its mass
+/// on the tokens the candidate finds least likely, each at most as likely as the least likely
+/// listed token, against the lower bound.
+public struct UncoveredTail: Codable, Sendable, Equatable {
+    /// The file's bound on each position's tail mass (`tailMass`), its format version, and the
+    /// tokens it drew per unit of probability of each tail above the bound (0: none, the tail's
+    /// divergence counts as 0).
+    public var bound: Double
+    public var fileVersion: Int
+    public var sampleRate: Int
+    /// Scored positions whose tail holds more than `bound`, and the largest such tail.
+    public var positions: Int
+    public var worstTailMass: Double
+    /// The most the mean KLD, and the KLD of any one position (so each percentile and the
+    /// maximum), can be from the exact value.
+    public var meanKLDErrorBound: Double
+    public var maxKLDErrorBound: Double
+    /// One standard error of the mean KLD from sampling the tails (0 without samples).
+    public var meanKLDSampleError: Double
+
+    /// nil when no position's tail exceeds the bound.
+    init?(_ samples: [TokenSample], header: SavedReference.Header, fileVersion: UInt32) {
+        let uncovered = samples.filter { $0.uncoveredTail > 0 }
+        guard !uncovered.isEmpty else { return nil }
+        bound = header.tailMass
+        self.fileVersion = Int(fileVersion)
+        sampleRate = header.tailSampleRate
+        positions = uncovered.count
+        worstTailMass = uncovered.map(\.uncoveredTail).max()!
+        let n = Double(samples.count)
+        meanKLDErrorBound = uncovered.reduce(0) { $0 + $1.kldErrorBound } / n
+        maxKLDErrorBound = uncovered.map(\.kldErrorBound).max()!
+        meanKLDSampleError = uncovered.reduce(0) { $0 + $1.kldVariance }.squareRoot() / n
     }
 }

@@ -4,20 +4,26 @@ import LLMQEngine
 
 /// A reference model's output saved for later comparisons (`formats/reference-logits.md`): the
 /// evaluation settings, the token ids, and per scored position the target's log-probability, the
-/// most likely tokens (enough to leave at most `tailMass` outside, up to `maxKept`) with theirs, and
-/// the log of the remaining mass. A candidate then verifies against
-/// it without the reference model.
+/// most likely tokens (enough to leave at most `tailMass` outside, up to `maxKept`) with theirs,
+/// the log of the remaining mass and, where that mass is above `tailMass`, tokens drawn from it
+/// (`tailSampleRate` per unit of its probability). A candidate then verifies against it without the reference model.
 public struct SavedReference: Sendable {
-    public struct Header: Codable, Sendable, Equatable {
+    public struct Header: Encodable, Sendable, Equatable {
         public var contextLength: Int
         public var chunkCount: Int
         public var scoreAll: Bool
         public var bosID: Int
+        /// BOS replaces each chunk's first token (the vocabulary adds BOS). Version 1 files do not
+        /// say; there it is inferred from the stored tokens starting with BOS.
+        public var substitutesBOS: Bool
         public var vocabSize: Int
         /// Most tokens a record keeps.
         public var maxKept: Int
         /// Records keep tokens until at most this probability is left outside (or `maxKept` is reached).
         public var tailMass: Double
+        /// Tokens a record draws from its tail per unit of the tail's probability when more than
+        /// `tailMass` is left there (`ReferenceSummary.sampleCount`); 0 in version 1 files.
+        public var tailSampleRate: Int
         /// chunkCount × contextLength: the stream as tokenized, before BOS replaces each chunk's first token.
         public var tokenCount: Int
         public var scoredCount: Int
@@ -32,14 +38,17 @@ public struct SavedReference: Sendable {
         ///   - model: the reference model (its path and format are recorded).
         ///   - maxKept: capped at the vocabulary size.
         public init(plan: EvaluationPlan, model: Model, tokenizer: any Tokenizer, text: String?,
-                    maxKept: Int = Verification.defaultMaxKept, tailMass: Double = Verification.defaultTailMass) {
+                    maxKept: Int = Verification.defaultMaxKept, tailMass: Double = Verification.defaultTailMass,
+                    tailSampleRate: Int = Verification.defaultTailSampleRate) {
             contextLength = plan.contextLength
             chunkCount = plan.chunkCount
             scoreAll = plan.scoreAll
             bosID = plan.bosID ?? tokenizer.bosID
+            substitutesBOS = plan.bosID != nil
             vocabSize = model.config.vocabSize
             self.maxKept = min(maxKept, vocabSize)
             self.tailMass = tailMass
+            self.tailSampleRate = tailSampleRate
             tokenCount = plan.chunkCount * plan.contextLength
             scoredCount = plan.scoredTotal
             self.tokenizer = TokenizerIdentity.hex(TokenizerIdentity.fingerprint(tokenizer))
@@ -47,24 +56,45 @@ public struct SavedReference: Sendable {
             modelFormat = model.format.description
             self.text = text
         }
+
+        /// Every key formats/reference-logits.md lists for `version`, each of the kind it must be.
+        init(_ o: JSONObject, version: UInt32) throws {
+            contextLength = try o.int("contextLength")
+            chunkCount = try o.int("chunkCount")
+            scoreAll = try o.bool("scoreAll")
+            bosID = try o.int("bosID")
+            substitutesBOS = version >= 2 ? try o.bool("substitutesBOS") : true
+            vocabSize = try o.int("vocabSize")
+            maxKept = try o.int("maxKept")
+            tailMass = try o.double("tailMass")
+            tailSampleRate = version >= 2 ? try o.int("tailSampleRate") : 0
+            tokenCount = try o.int("tokenCount")
+            scoredCount = try o.int("scoredCount")
+            tokenizer = try o.string("tokenizer")
+            model = try o.string("model")
+            modelFormat = try o.string("modelFormat")
+            text = try o.optionalString("text")
+        }
     }
 
     public static let magic: [UInt8] = Array("LLMQREF\0".utf8)
-    public static let version: UInt32 = 1
+    /// Written: 2 (tail samples). Read: 1 and 2.
+    public static let version: UInt32 = 2
     static let maxHeaderBytes = 1 << 20
+    static let maxTailSampleRate = 1 << 20
 
     public let path: String
+    public let version: UInt32
     public let header: Header
     public let tokens: [Int]
     /// One per scored position, chunk by chunk, positions ascending.
     public let summaries: [ReferenceSummary]
 
-    /// The plan the reference ran. Tokens that start with BOS came from a vocabulary that adds it,
-    /// so BOS also replaced each chunk's first token; otherwise the chunks ran as stored.
+    /// The plan the reference ran.
     public var plan: EvaluationPlan {
         // The header was validated to describe a plan these tokens fill exactly.
         try! EvaluationPlan(tokenCount: header.tokenCount, contextLength: header.contextLength, maxChunks: header.chunkCount,
-                            scoreAll: header.scoreAll, bosID: tokens.first == header.bosID ? header.bosID : nil)
+                            scoreAll: header.scoreAll, bosID: header.substitutesBOS ? header.bosID : nil)
     }
 
     public static func isReferenceFile(_ path: String) -> Bool {
@@ -85,21 +115,24 @@ public struct SavedReference: Sendable {
         var r = ByteReader(file.bytes)
         guard Array(try r.bytes(magic.count, "magic")) == magic else { throw LLMQError(.badMagic, "not an llmq reference-logits file", offset: 0) }
         let version = try r.u32("version")
-        guard version == Self.version else { throw LLMQError(.unsupported, "reference-logits version \(version) (llmq reads 1)", offset: 8) }
+        guard version == 1 || version == 2 else {
+            throw LLMQError(.unsupported, "reference-logits version \(version) (llmq reads 1 and 2)", offset: 8)
+        }
         let headerLength = Int(try r.u32("header length"))
         guard headerLength <= maxHeaderBytes else { throw LLMQError(.invalid, "header length \(headerLength) exceeds \(maxHeaderBytes)", offset: 12) }
         let json = try r.bytes(headerLength, "JSON header")
-        let header: Header
+        // The strict parser: no duplicate keys, nothing after the object, bounded nesting.
+        var header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(json))
-        } catch {
-            throw LLMQError(.invalid, "header is not valid JSON for a reference-logits file: \(error)", offset: 16)
+            header = try Header(try JSONObject(try JSONParser.parse(json, base: 16)), version: version)
+        } catch let e as LLMQError {
+            throw LLMQError(.invalid, "header: \(e.message)", offset: e.offset ?? 16)
         }
         try validate(header)
         try r.skip((8 - r.offset % 8) % 8, "header padding")
 
         let tokenBytes = try Checked.mul(header.tokenCount, 4, what: "token table")
-        let minimumRecords = try Checked.mul(header.scoredCount, 12, what: "record table")
+        let minimumRecords = try Checked.mul(header.scoredCount, version == 1 ? 12 : 16, what: "record table")
         guard tokenBytes <= r.remaining, minimumRecords <= r.remaining - tokenBytes else {
             throw LLMQError(.truncated, "file has \(file.count) bytes, too few for \(header.tokenCount) tokens and \(header.scoredCount) records")
         }
@@ -111,6 +144,8 @@ public struct SavedReference: Sendable {
             guard token >= 0, token < header.vocabSize else { throw LLMQError(.invalid, "token \(token) is outside the vocabulary", offset: at) }
             tokens.append(token)
         }
+        // Version 1 wrote tokens that start with BOS exactly when the vocabulary adds it.
+        if version == 1 { header.substitutesBOS = tokens.first == header.bosID }
         var summaries: [ReferenceSummary] = []
         summaries.reserveCapacity(header.scoredCount)
         let minKept = min(TokenComparison.overlapWidth, header.vocabSize)
@@ -122,17 +157,31 @@ public struct SavedReference: Sendable {
             guard kept >= minKept, kept <= header.maxKept else {
                 throw LLMQError(.invalid, "record \(j) keeps \(kept) tokens, outside \(minKept)...\(header.maxKept)", offset: at + 8)
             }
+            let sampled = version == 1 ? 0 : Int(try r.u32("record \(j)"))
+            guard sampled == 0 || (sampled <= ReferenceSummary.sampleCount(tailMass: 1, rate: header.tailSampleRate) && tail > -.infinity) else {
+                throw LLMQError(.invalid, "record \(j) draws \(sampled) tail samples, more than a sample rate of \(header.tailSampleRate) allows "
+                                    + "or without a tail", offset: at + 12)
+            }
+            try r.require((kept + sampled) * 8, "record \(j)")
             let ids = try (0..<kept).map { _ in Int(try r.u32("record \(j)")) }
             let logProbs = try (0..<kept).map { _ in try r.f32("record \(j)") }
+            let sampleIDs = try (0..<sampled).map { _ in Int(try r.u32("record \(j)")) }
+            let sampleLogProbs = try (0..<sampled).map { _ in try r.f32("record \(j)") }
             // Log-probabilities are ≤ 0 (a little rounding above is harmless); only the tail may be −∞.
             guard target.isFinite, target <= 1e-4, !tail.isNaN, tail <= 1e-4,
-                  ids.allSatisfy({ $0 < header.vocabSize }), logProbs.allSatisfy({ $0.isFinite && $0 <= 1e-4 }) else {
+                  (ids + sampleIDs).allSatisfy({ $0 < header.vocabSize }), (logProbs + sampleLogProbs).allSatisfy({ $0.isFinite && $0 <= 1e-4 }) else {
                 throw LLMQError(.invalid, "record \(j) holds a token id outside the vocabulary or an impossible log-probability", offset: at)
             }
-            summaries.append(ReferenceSummary(targetLogProb: target, tailLogProb: tail, ids: ids, logProbs: logProbs))
+            // Most likely first, and no tail token more likely than the least likely listed one:
+            // the bound on what the tail can add to the divergence rests on both.
+            guard zip(logProbs, logProbs.dropFirst()).allSatisfy({ $0 >= $1 }), sampleLogProbs.allSatisfy({ $0 <= logProbs.last! }) else {
+                throw LLMQError(.invalid, "record \(j) lists its tokens out of order", offset: at)
+            }
+            summaries.append(ReferenceSummary(targetLogProb: target, tailLogProb: tail, ids: ids, logProbs: logProbs,
+                                              sampleIDs: sampleIDs, sampleLogProbs: sampleLogProbs))
         }
         guard r.remaining == 0 else { throw LLMQError(.invalid, "\(r.remaining) bytes follow the last record", offset: r.offset) }
-        return SavedReference(path: file.path, header: header, tokens: tokens, summaries: summaries)
+        return SavedReference(path: file.path, version: version, header: header, tokens: tokens, summaries: summaries)
     }
 
     private static func validate(_ h: Header) throws {
@@ -147,6 +196,8 @@ public struct SavedReference: Sendable {
         try check(h.maxKept >= min(TokenComparison.overlapWidth, h.vocabSize) && h.maxKept <= h.vocabSize,
                   "max kept \(h.maxKept) must be in \(min(TokenComparison.overlapWidth, h.vocabSize))...\(h.vocabSize)")
         try check(h.tailMass >= 0 && h.tailMass < 1, "tail mass \(h.tailMass) must be in [0, 1)")
+        try check(h.tailSampleRate >= 0 && h.tailSampleRate <= maxTailSampleRate,
+                  "tail sample rate \(h.tailSampleRate) must be in 0...\(maxTailSampleRate)")
         try check(h.tokenCount == (try Checked.mul(h.chunkCount, h.contextLength, what: "token count")),
                   "token count \(h.tokenCount) is not chunks × context")
         let plan = try EvaluationPlan(tokenCount: h.tokenCount, contextLength: h.contextLength, maxChunks: h.chunkCount,
@@ -184,15 +235,15 @@ public final class ReferenceLogitsWriter {
     }
 
     public func append(_ s: ReferenceSummary) throws {
-        guard s.ids.count <= header.maxKept, s.logProbs.count == s.ids.count, written < header.scoredCount else {
-            throw LLMQError(.usage, "record \(written) does not fit the header (≤ \(header.maxKept) tokens, \(header.scoredCount) records)",
-                            file: out.path)
+        guard s.ids.count <= header.maxKept, s.logProbs.count == s.ids.count, s.sampleLogProbs.count == s.sampleIDs.count,
+              s.sampleIDs.count <= ReferenceSummary.sampleCount(tailMass: 1, rate: header.tailSampleRate), written < header.scoredCount else {
+            throw LLMQError(.usage, "record \(written) does not fit the header (≤ \(header.maxKept) tokens, sample rate \(header.tailSampleRate), "
+                                + "\(header.scoredCount) records)", file: out.path)
         }
-        try out.write(s.targetLogProb)
-        try out.write(s.tailLogProb)
-        try out.write(UInt32(s.ids.count))
-        for id in s.ids { try out.write(UInt32(id)) }
-        for lp in s.logProbs { try out.write(lp) }
+        var record: [UInt32] = [s.targetLogProb.bitPattern, s.tailLogProb.bitPattern, UInt32(s.ids.count), UInt32(s.sampleIDs.count)]
+        record += s.ids.map { UInt32($0) } + s.logProbs.map(\.bitPattern)
+        record += s.sampleIDs.map { UInt32($0) } + s.sampleLogProbs.map(\.bitPattern)
+        try record.map(\.littleEndian).withUnsafeBytes { try out.write($0) }
         written += 1
     }
 

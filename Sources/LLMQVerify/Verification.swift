@@ -11,9 +11,11 @@ public enum ReferenceInput {
 
 public enum Verification {
     /// What a saved reference keeps per position by default: tokens until at most 1e-4 of the
-    /// probability is left outside, at most 256 of them.
-    public static let defaultMaxKept = 256
+    /// probability is left outside, at most 1024 of them, and where more than 1e-4 is left, tokens
+    /// drawn from the rest, one per 2⁻¹⁶ of its probability (formats/reference-logits.md).
+    public static let defaultMaxKept = 1024
     public static let defaultTailMass = 1e-4
+    public static let defaultTailSampleRate = 65536
 
     /// Runs the candidate (and a live reference) over the plan's chunks, block by block, and compares
     /// every scored position. With `save`, a live reference's summaries are streamed to that file.
@@ -61,11 +63,11 @@ public enum Verification {
                                     out[base + pos] = TokenComparison.exact(reference: ref, candidate: cand, target: target)
                                     if let save {
                                         kept[i] = ReferenceSummary(ref, target: target, maxKept: save.header.maxKept,
-                                                                   tailMass: save.header.tailMass)
+                                                                   tailMass: save.header.tailMass, sampleRate: save.header.tailSampleRate)
                                     }
                                 case .saved(let saved):
                                     out[base + pos] = TokenComparison.summarized(reference: saved.summaries[base + pos], candidate: cand,
-                                                                                 target: target)
+                                                                                 target: target, tailBound: saved.header.tailMass)
                                 }
                             }
                         }
@@ -75,12 +77,14 @@ public enum Verification {
             }
             try progress(c + 1)
         }
-        let method: String
         switch reference {
-        case .model: method = "exact over the vocabulary"
+        case .model:
+            return LogitComparison(samples, kldMethod: "exact over the vocabulary")
         case .saved(let saved):
-            method = "saved reference: most likely tokens (tail ≤ \(saved.header.tailMass), ≤ \(saved.header.maxKept) kept) plus the remaining mass"
+            let h = saved.header
+            let method = "saved reference: most likely tokens (tail ≤ \(h.tailMass), ≤ \(h.maxKept) kept) plus the remaining mass"
+                + (h.tailSampleRate > 0 ? ", estimated from tokens drawn from it where it is larger" : " as one outcome")
+            return LogitComparison(samples, kldMethod: method, uncoveredTail: UncoveredTail(samples, header: h, fileVersion: saved.version))
         }
-        return LogitComparison(samples, kldMethod: method)
     }
 }

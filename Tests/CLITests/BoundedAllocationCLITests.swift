@@ -1,5 +1,6 @@
 import Foundation
 import LLMQCore
+import LLMQBench
 import LLMQTestSupport
 import Testing
 
@@ -91,7 +92,7 @@ struct BoundedAllocationCLITests {
         let path = try Fixtures.scratch() + "/" + hostile.name
         try Fixtures.write(hostile.bytes, to: path)
         let arguments = hostile.command == "run" ? ["run", Fixtures.stories260K, "-z", path, "-n", "4"] : ["inspect", path]
-        let exit = try ChildProcess(limits: "ulimit -v \(Self.addressSpace)", measured: Fixtures.llmq, arguments).wait()
+        let exit = try ChildProcess(Fixtures.llmq, arguments, limits: "ulimit -v \(Self.addressSpace)").wait()
         #expect(exit.status == 2 && exit.stderr.hasPrefix("llmq: error: \(path)"), "signal \(exit.signal ?? 0): \(exit.stderr)")
         return exit
     }
@@ -118,7 +119,7 @@ struct BoundedAllocationCLITests {
     func trueCounts(_ hostile: Hostile) throws {
         let exit = try refused(hostile)
         // The process itself (binary, runtime, one mapped copy of the file) is ~40 MB.
-        let peak = try #require(exit.maxRSS)
+        let peak = exit.peakRSSBytes
         #expect(peak < 40 << 20 + 4 * Self.fileBytes, "peak RSS \(peak >> 20) MB for a \(Self.fileBytes >> 20) MB file")
     }
 }

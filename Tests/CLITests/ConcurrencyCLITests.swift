@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import LLMQBench
 import LLMQTestSupport
 import Testing
 
@@ -28,12 +29,12 @@ struct ConcurrencyCLITests {
         #expect(soloVerify.status == 0, "\(soloVerify.stderr)")
 
         let jobs = (0..<4).map { ["quantize", model, dir + "/out\($0).q4", "--type", "q4_0"] } + [verify, verify]
-        let children = try jobs.map { try ChildProcess(limits: ":", measured: Fixtures.llmq, $0) }
+        let children = try jobs.map { try ChildProcess(Fixtures.llmq, $0) }
         let exits = try children.map { try $0.wait() }
         let reference = try Fixtures.read(dir + "/solo.q4")
         for (job, exit) in zip(jobs, exits) {
             #expect(exit.status == 0, "\(job[0]): \(exit.stderr)")
-            let peak = try #require(exit.maxRSS)
+            let peak = exit.peakRSSBytes
             #expect(peak < Self.boundPerProcess, "\(job[0]): peak RSS \(peak >> 20) MB")
             if job[0] == "quantize" {
                 #expect(try Fixtures.read(job[2]) == reference, "\(job[2]) differs from the solo run")

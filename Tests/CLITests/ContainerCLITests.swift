@@ -63,10 +63,13 @@ struct ContainerCLITests {
     @Test("a llama2.c input picks up tokenizer.bin beside it")
     func tokenizerBeside() throws {
         let dir = try Fixtures.scratch()
-        let r = try Fixtures.llmq("convert", Fixtures.golden("tiny/model.bin"), dir + "/tiny.llmq")
+        try FileManager.default.copyItem(atPath: Fixtures.stories260K, toPath: dir + "/model.bin")
+        try FileManager.default.copyItem(atPath: Fixtures.tok512, toPath: dir + "/tokenizer.bin")
+        let r = try Fixtures.llmq("convert", dir + "/model.bin", dir + "/model.llmq")
         #expect(r.status == 0, "\(r.stderr)")
-        let run = try Fixtures.llmq("run", dir + "/tiny.llmq", "-n", "16", "-s", "1")
+        let run = try Fixtures.llmq("run", dir + "/model.llmq", "-t", "0", "-n", "16")
         #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("Once upon a time"), "\(run.stdout)")
     }
 
     @Test("a corrupt tensor: --check and run name it and exit 2")

@@ -40,7 +40,7 @@ struct GGUFCLITests {
 
 /// SmolLM2-135M-Instruct (Q4_1 + Q8_0 GGUF, GPT-2 BPE): a real model end to end. Opt-in with
 /// LLMQ_SMOLLM2=1 (scripts/fetch-smollm2 downloads it once).
-@Suite("SmolLM2 on the command line", .enabled(if: Fixtures.smolLM2Enabled))
+@Suite("SmolLM2 on the command line", .smolLM2)
 struct SmolLM2CLITests {
     @Test("inspect shows its config, tokenizer and quantization with every byte accounted for")
     func inspect() throws {

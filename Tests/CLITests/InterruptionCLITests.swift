@@ -1,5 +1,6 @@
 import Foundation
 import LLMQCore
+import LLMQBench
 import LLMQTestSupport
 import Testing
 #if canImport(Glibc)
@@ -98,7 +99,7 @@ struct InterruptionCLITests {
         let out = dir + "/" + command.output
         try Fixtures.write(Self.previous, to: out)
         // 2048 blocks: 1 MiB (dash counts 512-byte blocks) or 2 MiB (bash, 1 KiB), far below any of the outputs.
-        let exit = try ChildProcess(limits: "ulimit -f 2048", measured: Fixtures.llmq, command.arguments(out)).wait()
+        let exit = try ChildProcess(Fixtures.llmq, command.arguments(out), limits: "ulimit -f 2048").wait()
         #expect(exit.status == 2, "\(command.testDescription): signal \(exit.signal ?? 0)")
         #expect(exit.stderr.hasPrefix("llmq: error: \(out): write failed") && exit.stderr.contains("File too large"), "\(exit.stderr)")
         try expectPreviousOutput(command, in: dir, command.testDescription)

@@ -118,6 +118,33 @@ struct VerifyCLITests {
         #expect(conflicting.status == 2 && conflicting.stderr.contains("was saved with --ctx 128"))
     }
 
+    @Test("a saved reference that keeps too few tokens to bound its tails says so, in the text and the JSON")
+    func uncoveredTailWarning() throws {
+        let dir = try Fixtures.scratch()
+        let saved = dir + "/narrow.llmqref"
+        let save = try Fixtures.llmq(["verify", Fixtures.stories260K, Fixtures.stories260K, "-z", Fixtures.tok512, "--save-reference", saved,
+                                      "--reference-max-kept", "8"] + Self.text + Self.small)
+        #expect(save.status == 0, "\(save.stderr)")
+        #expect(!save.stdout.contains("warning:"), "a live comparison is exact")
+        let text = try Fixtures.llmq("verify", saved, Fixtures.stories260K, "-z", Fixtures.tok512)
+        let warning = try #require(text.stdout.split(separator: "\n").first { $0.hasPrefix("warning: at ") }, "\(text.stdout)")
+        #expect(warning.contains("of 252 positions") && warning.contains("more than 0.0001") && warning.contains("whatever the tail holds"))
+        let json = try Fixtures.llmq("verify", saved, Fixtures.stories260K, "-z", Fixtures.tok512, "--json")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let tail = try #require((report["comparison"] as? [String: Any])?["uncoveredTail"] as? [String: Any], "\(json.stdout)")
+        let positions = try #require(tail["positions"] as? Int)
+        #expect(positions > 0 && positions <= 252 && warning.contains("at \(positions) of 252"))
+        #expect((tail["worstTailMass"] as? Double ?? 0) > 1e-4 && tail["sampleRate"] as? Int == 65536 && tail["fileVersion"] as? Int == 2)
+        #expect((tail["meanKLDErrorBound"] as? Double).map { $0 > 0 } == true && tail["meanKLDSampleError"] is Double)
+        // Kept in full, nothing is uncovered and nothing is said.
+        let full = dir + "/full.llmqref"
+        #expect(try Fixtures.llmq(["verify", Fixtures.stories260K, Fixtures.stories260K, "-z", Fixtures.tok512, "--save-reference", full]
+                                  + Self.text + Self.small).status == 0)
+        let quiet = try Fixtures.llmq("verify", full, Fixtures.stories260K, "-z", Fixtures.tok512, "--json")
+        let quietReport = try #require(try JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any])
+        #expect((quietReport["comparison"] as? [String: Any])?.keys.contains("uncoveredTail") == false)
+    }
+
     @Test("usage errors exit 2: no text, a missing text file, models with different tokenizers")
     func usageErrors() throws {
         let noText = try Fixtures.llmq("verify", Fixtures.stories260K, Fixtures.stories260K, "-z", Fixtures.tok512)

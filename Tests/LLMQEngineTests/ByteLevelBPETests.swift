@@ -47,7 +47,7 @@ struct ByteLevelBPETests {
     }
 
     @Test("SmolLM2's vocabulary encodes as Hugging Face tokenizers does and decodes back to the text",
-          .enabled(if: Fixtures.smolLM2Enabled))
+          .smolLM2)
     func smolLM2MatchesHuggingFace() throws {
         let path = try Fixtures.smolLM2()
         let model = try ModelFile.open(path)

@@ -19,7 +19,7 @@ struct FloatKernelTests {
 
     @Test("matvec and batched products equal an fp64 reference", arguments: cases)
     func products(dtype: DType, rows: Int, cols: Int) throws {
-        var rng = SeededRandom(seed: UInt64(rows * 1000 + cols))
+        var rng = SplitMix64(seed: UInt64(rows * 1000 + cols))
         let values = (0..<rows * cols).map { _ in 2 * rng.uniform() - 1 }
         let inputs = 5
         let x = (0..<inputs * cols).map { _ in 2 * rng.uniform() - 1 }

@@ -5,9 +5,10 @@ import LLMQFormats
 import LLMQTestSupport
 import Testing
 
-/// The fp32 core against llama2.c: its published outputs for stories260K (../shared/models/SOURCES.md),
-/// the full 256-token texts in golden/run (which scripts/reference/llama2c_numpy.py, an independent
-/// numpy implementation, reproduces), and round trips through the other llama2.c versions.
+/// The fp32 core against llama2.c: its published outputs for stories260K (golden/models/SOURCES.md),
+/// the full 256-token texts in golden/run (which GoldenRunTests re-derives with
+/// scripts/reference/llama2c_numpy.py, an independent numpy port of run.c), and round trips through
+/// the other llama2.c versions.
 @Suite("fp32 generation matches run.c")
 struct GenerationTests {
     static func generate(_ modelPath: String, temperature: Float, topP: Float = 0.9, seed: UInt64 = 1, steps: Int = 256,

@@ -226,7 +226,7 @@ private func sameValue(_ v: GGUFValue, _ json: Any) -> Bool {
     }
 }
 
-@Suite("SmolLM2 GGUF", .enabled(if: Fixtures.smolLM2Enabled))
+@Suite("SmolLM2 GGUF", .smolLM2)
 struct SmolLM2GGUFTests {
     @Test("SmolLM2 rewritten by llmq keeps its Q4_1/Q8_0 bytes, config and GPT-2 vocabulary, and gguf-py agrees")
     func rewrite() throws {

@@ -103,16 +103,50 @@ struct HandBuiltContainerTests {
         #expect(report.problems.first?.message.contains("block_size 48") == true, "\(report.problems)")
     }
 
-    @Test("metadata that is ambiguous, too deep or incomplete is refused at the metadata's offset")
-    func badMetadata() throws {
+    /// Metadata edits, and a phrase the one-line error must contain.
+    static let hostileMetadata: [(String, String)] = [
+        (metadata.replacingOccurrences(of: #"{"architecture":"llama","#, with: #"{"architecture":"llama","architecture":"gpt","#),
+         #"duplicate key "architecture""#),
+        (metadata.replacingOccurrences(of: #""dim":8,"#, with: #""dim":8,"dim":8,"#), #"duplicate key "dim""#),
+        (metadata + " {}", "after the JSON value"),
+        (metadata + "\u{0}", "after the JSON value"),
+        (String(metadata.dropLast()) + #","extra":"# + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}",
+         "nesting deeper than 64"),
+        (metadata.replacingOccurrences(of: #""tool":{"name":"by hand","version":"1"}"#, with: #""x":1"#), "'tool' is missing"),
+        (metadata.replacingOccurrences(of: #""dim":8"#, with: #""dim":"8""#), "'config.dim' is a string, expected an integer"),
+        (metadata.replacingOccurrences(of: #""dim":8"#, with: #""dim":8.0"#), "'config.dim' is a non-integer number, expected an integer"),
+        (metadata.replacingOccurrences(of: #""shared_classifier":true"#, with: #""shared_classifier":1"#),
+         "'config.shared_classifier' is an integer, expected a boolean"),
+        (metadata.replacingOccurrences(of: #""rope_theta":10000"#, with: #""rope_theta":1e300"#), "beyond float32's range"),
+        (metadata.replacingOccurrences(of: #""architecture":"llama""#, with: #""architecture":["llama"]"#),
+         "'architecture' is an array, expected a string"),
+        (String(metadata.dropLast()) + #","extra":{"general.name":7}}"#, "'extra.general.name' is an integer, expected a string"),
+        (String(metadata.dropLast()) + #","source":{"format":"x","files":[{"name":"a","bytes":-1.5,"xxh64":"0"}]}}"#,
+         "'source.files[0].bytes' is a non-integer number"),
+        ("[" + metadata + "]", "the document is an array, expected an object"),
+    ]
+
+    @Test("hostile metadata (duplicate keys, trailing bytes, deep nesting, wrong kinds) is refused in one line naming the file and the fault",
+          arguments: HandBuiltContainerTests.hostileMetadata.indices)
+    func badMetadata(index: Int) throws {
+        let (json, text) = Self.hostileMetadata[index]
         let a = Entry(name: "a", shape: [3], data: Self.floats([1, 2, 3]))
-        let duplicate = Self.metadata.replacingOccurrences(of: #"{"architecture":"llama","#, with: #"{"architecture":"llama","architecture":"gpt","#)
-        let deep = String(Self.metadata.dropLast()) + #","extra":"# + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"
-        let missing = Self.metadata.replacingOccurrences(of: #""tool":{"name":"by hand","version":"1"}"#, with: #""x":1"#)
-        for (json, text) in [(duplicate, "architecture"), (deep, "deep"), (missing, "missing key 'tool'")] {
-            let report = ModelFile.check(try write(Self.build([a], metadata: json)))
-            #expect(report.problems.first?.place == "metadata", "\(report.problems)")
-            #expect(report.problems.first?.message.contains(text) == true, "\(report.problems)")
+        let path = try write(Self.build([a], metadata: json))
+        let report = ModelFile.check(path)
+        #expect(report.problems.first?.place == "metadata", "\(report.problems)")
+        #expect(report.problems.first?.message.contains(text) == true, "\(report.problems)")
+        do {
+            _ = try ModelFile.open(path)
+            Issue.record("accepted: \(json)")
+        } catch let e as LLMQError {
+            #expect(e.file == path && e.description.contains(text) && !e.description.contains("\n"), "\(e.description)")
         }
+    }
+
+    @Test("the hand-built metadata itself is accepted, unknown members ignored")
+    func goodMetadata() throws {
+        let a = Entry(name: "a", shape: [3], data: Self.floats([1, 2, 3]))
+        let extended = String(Self.metadata.dropLast()) + #","future":{"anything":[1,null]}}"#
+        #expect(ModelFile.check(try write(Self.build([a], metadata: extended))).ok)
     }
 }

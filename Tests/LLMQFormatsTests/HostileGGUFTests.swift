@@ -30,23 +30,29 @@ struct GGUFBytes {
 /// never a crash, never an allocation sized by a header field.
 @Suite("GGUF bad input")
 struct HostileGGUFTests {
-    static let original = try! Fixtures.read(Fixtures.stories260KGGUF)
-    static let parsed = try! original.withUnsafeBytes { try GGUFFile($0) }
+    /// stories260K.gguf, read once. A fixture that cannot be read fails the tests that use it, not
+    /// the whole test run (as a `try!` here once did).
+    static let fixture = Result { () throws -> (bytes: [UInt8], file: GGUFFile) in
+        let bytes = try Fixtures.read(Fixtures.stories260KGGUF)
+        return (bytes, try bytes.withUnsafeBytes { try GGUFFile($0) })
+    }
+    static var original: [UInt8] { get throws { try fixture.get().bytes } }
+    static var parsed: GGUFFile { get throws { try fixture.get().file } }
 
     /// Where metadata entry `key`'s type tag is.
-    static func typeOffset(_ key: String) -> Int {
-        parsed.metadata.first { $0.key == key }!.offset + 8 + key.utf8.count
+    static func typeOffset(_ key: String) throws -> Int {
+        try parsed.metadata.first { $0.key == key }!.offset + 8 + key.utf8.count
     }
 
     /// Where the first tensor info's fields are (its name is token_embd.weight, two dimensions).
-    static let firstInfo = parsed.tensorInfoRange.lowerBound
-    static let firstDims = firstInfo + 8 + 17 + 4
-    static let firstType = firstDims + 16
-    static let firstOffset = firstType + 4
-    static let secondOffset = firstOffset + 8 + 8 + 18 + 4 + 8 + 4
+    static var firstInfo: Int { get throws { try parsed.tensorInfoRange.lowerBound } }
+    static var firstDims: Int { get throws { try firstInfo + 8 + 17 + 4 } }
+    static var firstType: Int { get throws { try firstDims + 16 } }
+    static var firstOffset: Int { get throws { try firstType + 4 } }
+    static var secondOffset: Int { get throws { try firstOffset + 8 + 8 + 18 + 4 + 8 + 4 } }
 
-    static func patched<T: FixedWidthInteger>(_ offset: Int, _ value: T, in bytes: [UInt8] = original) -> [UInt8] {
-        var copy = bytes
+    static func patched<T: FixedWidthInteger>(_ offset: Int, _ value: T, in bytes: [UInt8]? = nil) throws -> [UInt8] {
+        var copy = try bytes ?? original
         withUnsafeBytes(of: value.littleEndian) { copy.replaceSubrange(offset..<(offset + $0.count), with: $0) }
         return copy
     }
@@ -88,7 +94,7 @@ struct HostileGGUFTests {
     func metadata() throws {
         let e = try expectError(Self.patched(24, UInt64(Self.original.count)), .truncated, mentioning: "claims \(Self.original.count) bytes")
         #expect(e?.offset == 24)
-        let tokens = Self.typeOffset("tokenizer.ggml.tokens")
+        let tokens = try Self.typeOffset("tokenizer.ggml.tokens")
         try expectError(Self.patched(tokens + 8, UInt64(1) << 62), .invalid, mentioning: "element count of metadata 'tokenizer.ggml.tokens'")
         try expectError(Self.patched(tokens + 8, UInt64.max), .invalid, mentioning: "cannot fit")
         try expectError(Self.patched(tokens + 16, UInt64(1) << 50), .truncated, mentioning: "'tokenizer.ggml.tokens'[0] claims")
@@ -100,10 +106,10 @@ struct HostileGGUFTests {
     func tensorInfos() throws {
         try expectError(Self.patched(Self.firstType, UInt32(99)), .unsupported, mentioning: "ggml type 99")
         let iq = try expectError(Self.patched(Self.firstType, UInt32(21)), .unsupported, mentioning: "21 (IQ3_S)")
-        #expect(iq?.tensor == "token_embd.weight" && iq?.offset == Self.firstType)
+        #expect(try iq?.tensor == "token_embd.weight" && iq?.offset == Self.firstType)
         try expectError(Self.patched(Self.firstDims - 4, UInt32(5)), .invalid, mentioning: "5 dimensions")
-        var overflow = Self.patched(Self.firstDims, UInt64(1) << 40)
-        overflow = Self.patched(Self.firstDims + 8, UInt64(1) << 40, in: overflow)
+        var overflow = try Self.patched(Self.firstDims, UInt64(1) << 40)
+        overflow = try Self.patched(Self.firstDims + 8, UInt64(1) << 40, in: overflow)
         try expectError(overflow, .invalid, mentioning: "more elements than fit")
         try expectError(Self.patched(Self.firstDims, UInt64.max), .invalid, mentioning: "more than any file")
     }
@@ -119,9 +125,9 @@ struct HostileGGUFTests {
 
     @Test("truncated anywhere: every cut of the header and some of the data fail cleanly")
     func truncatedAnywhere() throws {
-        let cuts = Array(0..<2000) + Array(stride(from: 2000, to: Self.original.count, by: 997))
+        let cuts = try Array(0..<2000) + Array(stride(from: 2000, to: Self.original.count, by: 997))
         for cut in cuts {
-            let bytes = Array(Self.original.prefix(cut))
+            let bytes = try Array(Self.original.prefix(cut))
             let failed = bytes.withUnsafeBytes { (try? GGUFFile($0)) == nil }
             #expect(failed, "a file cut at \(cut) bytes was accepted")
         }
@@ -131,9 +137,9 @@ struct HostileGGUFTests {
     @Test("random byte changes in the header parse or fail with an LLMQError, and parsed tensors stay inside the file")
     func randomCorruption() throws {
         var rng = SplitMix64(seed: 11)
-        let header = Self.parsed.dataOffset
+        let header = try Self.parsed.dataOffset
         for _ in 0..<2000 {
-            var bytes = Self.original
+            var bytes = try Self.original
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
                 bytes[Int.random(in: 0..<header, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
             }
@@ -181,7 +187,7 @@ struct HostileGGUFTests {
     /// names) before finding the first missing one.
     @Test("a block count of 2^24 with five layers of tensors fails at the first missing one, for run and for convert")
     func layersWithoutTensors() throws {
-        let offset = Self.parsed.metadata.first { $0.key == "llama.block_count" }!.offset + 8 + "llama.block_count".utf8.count + 4
+        let offset = try Self.parsed.metadata.first { $0.key == "llama.block_count" }!.offset + 8 + "llama.block_count".utf8.count + 4
         let dir = try Fixtures.scratch()
         let path = dir + "/layers.gguf"
         try Fixtures.write(Self.patched(offset, UInt32(1 << 24)), to: path)

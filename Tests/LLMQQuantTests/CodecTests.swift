@@ -39,7 +39,7 @@ struct CodecTests {
 
     @Test("round trips stay within half a quantization step for every group size", arguments: [32, 64, 128, 256])
     func roundTripBounds(group: Int) throws {
-        var rng = SeededRandom(seed: UInt64(group))
+        var rng = SplitMix64(seed: UInt64(group))
         // Gaussian weights with outliers, the kind of data the codecs exist for.
         var values = (0..<group * 512).map { _ in 0.02 * rng.normal() }
         for _ in 0..<values.count / 256 { values[rng.index(values.count)] = 0.02 * (rng.uniform() * 40 - 20) }

@@ -12,7 +12,7 @@ struct ErrorFeedbackTests {
     /// `count` input vectors of `width`: independent Gaussians mixed by a random matrix (so the
     /// columns correlate strongly), with a few loud channels.
     static func correlatedInputs(width: Int, count: Int, seed: UInt64) -> [Float] {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         func gauss() -> Float { (-2 * log(max(rng.uniform(), 1e-7))).squareRoot() * cos(2 * .pi * rng.uniform()) }
         let mix = (0..<width * width).map { _ in gauss() / Float(width).squareRoot() }
         var x = [Float](repeating: 0, count: count * width)

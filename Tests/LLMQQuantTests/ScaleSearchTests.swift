@@ -51,7 +51,7 @@ struct ScaleSearchTests {
     @Test("importance weights move the error to the channels that weigh little")
     func followsImportance() throws {
         let values = try TestData.stories260KMatrices()
-        var rng = SeededRandom(seed: 7)
+        var rng = SplitMix64(seed: 7)
         // Per-element weights spanning three orders of magnitude, as activation statistics do.
         let weights = (0..<values.count).map { _ in Float(pow(10, 3 * Double(rng.uniform()))) }
         let ones = [Float](repeating: 1, count: values.count)
@@ -67,7 +67,7 @@ struct ScaleSearchTests {
           arguments: [32, 256])
     func hostileBlocks(group: Int) throws {
         let values = TestData.hostile(blockSize: group, blocks: 40, seed: 11)
-        var rng = SeededRandom(seed: 3)
+        var rng = SplitMix64(seed: 3)
         // Some blocks weigh nothing at all, some elements nothing.
         let weights = (0..<values.count).map { i in (i / group) % 7 == 3 ? 0 : rng.uniform() < 0.2 ? 0 : Float(rng.uniform()) }
         for kind in Self.kinds {

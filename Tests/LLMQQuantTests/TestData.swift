@@ -12,7 +12,7 @@ enum TestData {
     /// values that land exactly on rounding ties. Blocks of ±0 only, whose Q4_1 minimum sign numpy
     /// and ggml decide differently, are in `signedZeroBlocks`.
     static func hostile(blockSize n: Int, blocks: Int, seed: UInt64) -> [Float] {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var values: [Float] = []
         values.reserveCapacity(n * blocks)
         for b in 0..<blocks {
@@ -40,7 +40,7 @@ enum TestData {
 
     /// Blocks of only +0 and −0 in random patterns (q8_0 and q4_0 resolve them as gguf does).
     static func signedZeroBlocks(blockSize n: Int, blocks: Int, seed: UInt64) -> [Float] {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<n * blocks).map { _ in rng.uniform() < 0.5 ? -0.0 : 0 }
     }
 
@@ -63,7 +63,7 @@ enum TestData {
 
     /// Per-column importance as real imatrices have it: log-normal, spanning orders of magnitude.
     static func columnWeights(_ count: Int, seed: UInt64) -> [Float] {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<count).map { _ in exp(1.5 * rng.normal()) }
     }
 

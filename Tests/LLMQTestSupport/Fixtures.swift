@@ -1,7 +1,8 @@
 import Foundation
 
-/// Paths to the real models in ../shared and to the project's own golden files, plus a scratch
-/// directory per test, so tests run the real readers on real files.
+/// Paths to the real models and texts the repository carries (golden/models, golden/data; their
+/// SOURCES.md say what they are) and to the project's own golden files, plus a scratch directory
+/// per test, so tests run the real readers on real files.
 public enum Fixtures {
     public static let repoRoot: URL = {
         var url = URL(fileURLWithPath: #filePath)
@@ -9,11 +10,12 @@ public enum Fixtures {
         return url
     }()
 
-    public static let shared = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    public static let stories260K = shared.appendingPathComponent("models/stories260K.bin").path
-    public static let stories260KGGUF = shared.appendingPathComponent("models/stories260K.gguf").path
-    public static let tok512 = shared.appendingPathComponent("models/tok512.bin").path
-    public static let tinyStories = shared.appendingPathComponent("data/tinystories_sample.txt").path
+    public static let stories260K = golden("models/stories260K.bin")
+    public static let stories260KGGUF = golden("models/stories260K.gguf")
+    public static let tok512 = golden("models/tok512.bin")
+    public static let tinyStories = golden("data/tinystories_sample.txt")
+    /// Technical prose (the xz manual page): text small models find hard.
+    public static let xzManual = golden("data/xz-manual.txt")
 
     /// Real-model checks on SmolLM2-135M-Instruct (a ~90 MB download) run when LLMQ_SMOLLM2=1.
     public static let smolLM2Enabled = ProcessInfo.processInfo.environment["LLMQ_SMOLLM2"] == "1"

@@ -74,7 +74,7 @@ struct CalibrationTests {
     }
 
     @Test("SmolLM2-135M (grouped-query attention, byte-level BPE, tied classifier): calibration covers every matrix and the imatrix lowers the weighted error",
-          .enabled(if: Fixtures.smolLM2Enabled))
+          .smolLM2)
     func smolLM2() throws {
         let model = try ModelFile.open(try Fixtures.smolLM2())
         let sample = try String(contentsOfFile: Fixtures.tinyStories, encoding: .utf8)

@@ -50,9 +50,9 @@ struct GoldenVerifyTests {
         let candidate = try fixture.make(reference, try Fixtures.scratch())
         let comparison = try Harness.compare(reference, candidate, ctx: ctx, chunks: chunks)
         let plan = try Harness.plan(try Harness.tokens(reference), ctx: ctx, chunks: chunks)
-        return VerifyReport(reference: VerifyReport.Side(model: reference, path: "../shared/models/stories260K.bin"),
+        return VerifyReport(reference: VerifyReport.Side(model: reference, path: "golden/models/stories260K.bin"),
                             candidate: VerifyReport.Side(model: candidate, path: fixture.description, mode: "native kernels"),
-                            text: "../shared/data/tinystories_sample.txt", plan: plan, comparison: comparison,
+                            text: "golden/data/tinystories_sample.txt", plan: plan, comparison: comparison,
                             tensors: try WeightComparison.compare(reference: reference, candidate: candidate), gates: fixture.gates,
                             seconds: nil)
     }

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("perplexity")
 struct PerplexityTests {
-    /// ../shared/data/SOURCES.md: llama.cpp's llama-perplexity on stories260K.gguf with this file,
+    /// golden/data/SOURCES.md: llama.cpp's llama-perplexity on stories260K.gguf with this file,
     /// -c 256: 393 chunks, PPL = 6.0481 ± 0.0707. The same GGUF here, tokenized with its own
     /// vocabulary as llama.cpp does. (-c 512 gives 6.3033 ± 0.0747 here as there; it takes twice as
     /// long, see docs/verification.md.)

@@ -49,7 +49,7 @@ public struct MatVec {
         if QuantizedKernels.supports(dtype) {
             quantized(w, x, count: 1, y)
         } else {
-            FloatKernels.visit(dtype, FloatProduct(w: w, x: x, count: 1, y: y, pool: pool))
+            FloatProduct.multiply(w, x, count: 1, y, pool: pool)
         }
     }
 
@@ -66,7 +66,7 @@ public struct MatVec {
                 BatchedF32.multiply(w, x, count: count, y, rows: (4 * blocks.lowerBound)..<min(4 * blocks.upperBound, rows))
             }
         } else {
-            FloatKernels.visit(w.dtype, FloatProduct(w: [w], x: x, count: count, y: [y], pool: pool))
+            FloatProduct.multiply([w], x, count: count, [y], pool: pool)
         }
     }
 

@@ -8,7 +8,8 @@ extension MatVec {
     /// `count × cols`, Y_i is `count × W_i.rows`, row-major).
     func quantized<let N: Int>(_ w: InlineArray<N, WeightMatrix>, _ x: UnsafePointer<Float>, count: Int,
                                _ y: InlineArray<N, UnsafeMutablePointer<Float>>) {
-        let inputs = activations.quantize(x, count: count, cols: w[0].cols, pool: pool)
-        QuantizedKernels.visit(w[0].dtype, QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool))
+        let kernel = QuantizedKernels.kernel(w[0].dtype)
+        let inputs = activations.quantize(x, count: count, cols: w[0].cols, halves: kernel.halves, pool: pool)
+        QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool).run(kernel.rows(subBlocks: w[0].dtype.blockSize / 32))
     }
 }

@@ -23,14 +23,14 @@ public struct ContainerMetadata: Sendable, Equatable {
         self.extra = extra
     }
 
-    public struct Tool: Codable, Sendable, Equatable {
+    public struct Tool: Encodable, Sendable, Equatable {
         public static let currentVersion = "0.1.0"
         public var name = "llmq"
         public var version = Tool.currentVersion
         public init() {}
     }
 
-    public struct Created: Codable, Sendable, Equatable {
+    public struct Created: Encodable, Sendable, Equatable {
         public var command: String
         public var parameters: [String: String]
         public init(command: String, parameters: [String: String] = [:]) {
@@ -39,8 +39,8 @@ public struct ContainerMetadata: Sendable, Equatable {
         }
     }
 
-    public struct Source: Codable, Sendable, Equatable {
-        public struct File: Codable, Sendable, Equatable {
+    public struct Source: Encodable, Sendable, Equatable {
+        public struct File: Encodable, Sendable, Equatable {
             public var name: String
             public var bytes: Int
             public var xxh64: String
@@ -58,7 +58,7 @@ public struct ContainerMetadata: Sendable, Equatable {
         }
     }
 
-    public struct Quantization: Codable, Sendable, Equatable {
+    public struct Quantization: Encodable, Sendable, Equatable {
         public var recipe: Recipe
         public var tensors: [TensorRecord]
         public init(recipe: Recipe, tensors: [TensorRecord]) {
@@ -68,6 +68,8 @@ public struct ContainerMetadata: Sendable, Equatable {
     }
 
     /// The requested quantization: a default type and group, and regex rules (first match wins).
+    /// Codable as part of the library's results (`LLMQ.QuantizeResult`); files are read through the
+    /// strict parser (`init(_: JSONObject)`), never through this conformance.
     public struct Recipe: Codable, Sendable, Equatable {
         public struct Rule: Codable, Sendable, Equatable {
             public var pattern: String
@@ -99,7 +101,7 @@ public struct ContainerMetadata: Sendable, Equatable {
     }
 
     /// What one tensor became and why, and how far it moved from its source.
-    public struct TensorRecord: Codable, Sendable, Equatable {
+    public struct TensorRecord: Encodable, Sendable, Equatable {
         public var name: String
         public var shape: [Int]
         public var sourceDType: String
@@ -129,30 +131,13 @@ public struct ContainerMetadata: Sendable, Equatable {
     }
 }
 
-extension ContainerMetadata: Codable {
+extension ContainerMetadata: Encodable {
     enum CodingKeys: String, CodingKey {
         case architecture, config, tool, created, source, quantization, extra
     }
 
     enum ConfigKeys: String, CodingKey {
         case dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, context_length, rope_theta, norm_epsilon, shared_classifier
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        architecture = try c.decode(String.self, forKey: .architecture)
-        let k = try c.nestedContainer(keyedBy: ConfigKeys.self, forKey: .config)
-        config = ModelConfig(dim: try k.decode(Int.self, forKey: .dim), hiddenDim: try k.decode(Int.self, forKey: .hidden_dim),
-                             layerCount: try k.decode(Int.self, forKey: .n_layers), headCount: try k.decode(Int.self, forKey: .n_heads),
-                             kvHeadCount: try k.decode(Int.self, forKey: .n_kv_heads), vocabSize: try k.decode(Int.self, forKey: .vocab_size),
-                             contextLength: try k.decode(Int.self, forKey: .context_length),
-                             ropeTheta: try k.decode(Float.self, forKey: .rope_theta), normEpsilon: try k.decode(Float.self, forKey: .norm_epsilon),
-                             sharedClassifier: try k.decode(Bool.self, forKey: .shared_classifier))
-        tool = try c.decode(Tool.self, forKey: .tool)
-        created = try c.decodeIfPresent(Created.self, forKey: .created)
-        source = try c.decodeIfPresent(Source.self, forKey: .source)
-        quantization = try c.decodeIfPresent(Quantization.self, forKey: .quantization)
-        extra = try c.decodeIfPresent([String: String].self, forKey: .extra) ?? [:]
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -184,20 +169,13 @@ extension ContainerMetadata: Codable {
 
     /// Parses the metadata section and checks it against the table (check 4 of the spec).
     static func decode(_ bytes: UnsafeRawBufferPointer, base: Int, entries: [ContainerEntry]) throws -> ContainerMetadata {
-        // The strict parser first: it bounds nesting and size and rejects duplicate keys, so the
-        // decoder only ever sees a well-formed, unambiguous document.
-        do {
-            _ = try JSONParser.parse(bytes, base: base)
-        } catch let e as LLMQError {
-            throw LLMQError(.invalid, "metadata: \(e.message)", offset: e.offset ?? base)
-        }
+        // The strict parser bounds nesting and size and refuses duplicate keys and anything after
+        // the object, so every reader sees the one document the bytes hold.
         let metadata: ContainerMetadata
         do {
-            metadata = try JSONDecoder().decode(ContainerMetadata.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw LLMQError(.invalid, "metadata is not valid: \(describe(error))", offset: base)
-        } catch {
-            throw LLMQError(.invalid, "metadata is not valid JSON", offset: base)
+            metadata = try ContainerMetadata(try JSONObject(try JSONParser.parse(bytes, base: base)))
+        } catch let e as LLMQError {
+            throw LLMQError(.invalid, "metadata: \(e.message)", offset: e.offset ?? base)
         }
         guard metadata.architecture == "llama" else {
             throw LLMQError(.unsupported, "metadata: architecture '\(metadata.architecture)' (version 1 holds llama models)", offset: base)
@@ -219,16 +197,38 @@ extension ContainerMetadata: Codable {
         return metadata
     }
 
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "missing key '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "'\(path)': \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
+    /// Reads every member formats/llmq.md defines, each of the kind it must be.
+    init(_ o: JSONObject) throws {
+        architecture = try o.string("architecture")
+        let c = try o.object("config")
+        config = ModelConfig(dim: try c.int("dim"), hiddenDim: try c.int("hidden_dim"), layerCount: try c.int("n_layers"),
+                             headCount: try c.int("n_heads"), kvHeadCount: try c.int("n_kv_heads"), vocabSize: try c.int("vocab_size"),
+                             contextLength: try c.int("context_length"), ropeTheta: try c.float("rope_theta"),
+                             normEpsilon: try c.float("norm_epsilon"), sharedClassifier: try c.bool("shared_classifier"))
+        let t = try o.object("tool")
+        tool = Tool()
+        tool.name = try t.string("name")
+        tool.version = try t.string("version")
+        created = try o.optionalObject("created").map { c in
+            Created(command: try c.string("command"), parameters: try c.optionalStringMap("parameters") ?? [:])
         }
+        source = try o.optionalObject("source").map { s in
+            Source(format: try s.string("format"), files: try s.objects("files").map { f in
+                Source.File(name: try f.string("name"), bytes: try f.int("bytes"), xxh64: try f.string("xxh64"))
+            })
+        }
+        quantization = try o.optionalObject("quantization").map { q in
+            let r = try q.object("recipe")
+            let recipe = Recipe(type: try r.string("type"), group: try r.optionalInt("group"),
+                                rules: try r.objects("rules").map { Recipe.Rule(pattern: try $0.string("pattern"), type: try $0.string("type")) },
+                                scaleSearch: try r.optionalBool("scale_search"), imatrix: try r.optionalString("imatrix"))
+            return Quantization(recipe: recipe, tensors: try q.objects("tensors").map { t in
+                TensorRecord(name: try t.string("name"), shape: try t.ints("shape"), sourceDType: try t.string("source_dtype"),
+                             dtype: try t.string("dtype"), reason: try t.optionalString("reason"), rmse: try t.optionalDouble("rmse"),
+                             snrDB: try t.optionalDouble("snr_db"))
+            })
+        }
+        extra = try o.optionalStringMap("extra") ?? [:]
     }
 }
 

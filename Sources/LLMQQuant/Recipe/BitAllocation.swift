@@ -58,7 +58,7 @@ public enum BitAllocation {
         /// What the recipe alone would give it, and what the budget gave it.
         public var base: DType
         public var chosen: DType
-        /// Bits `chosen` adds over `base`.
+        /// Bits `chosen` adds over the narrowest type the ladder allowed it.
         public var extraBits: Int
         /// The sensitivity scaled by the chosen type's error: its expected share of the KL divergence.
         public var estimatedKLD: Double
@@ -95,9 +95,6 @@ public enum BitAllocation {
         let plan = try floor.plan(for: model)
         let budget = targetBPW * Double(plan.elementCount)
         var spent = Double(plan.byteCount * 8)
-        guard spent <= budget else {
-            throw LLMQError(.usage, "the smallest plan (\(base.base) everywhere) already takes \(plan.bitsPerWeight) bits per weight, over the target \(targetBPW)")
-        }
         let ruled = try base.rules.map { try Regex($0.pattern) }
         let measured = try measurementRecipe().base
         var rungs: [[Rung]] = []
@@ -107,21 +104,28 @@ public enum BitAllocation {
                 throw LLMQError(.usage, "no sensitivity was measured for \(e.name); run llmq calibrate --sensitivity on this model")
             }
             guard let tensor = model[e.name] else { continue }
-            let fit = { (t: DType) in base.fallback(t, cols: e.shape[1], source: e.sourceDType)?.0 ?? t }
             let bits = { (t: DType) in 8 * (t.byteCount(shape: e.shape) ?? 0) }
             // The measurement type as `measurementRecipe()` fitted it (llmq's own fallback).
             let measuredFit = try measurementRecipe().fallback(measured, cols: e.shape[1], source: e.sourceDType)?.0 ?? measured
-            let types = [measuredFit, e.dtype] + ladder.map(fit).filter { bits($0) > bits(e.dtype) }
+            // Rungs: the plan's type and every ladder type whose blocks fit the rows (a type that
+            // would fall back to another is that other type's rung, or f16's: no rung at all).
+            let ladderTypes = ladder.filter { !$0.isBlockQuantized || e.shape[1] % $0.blockSize == 0 }
+            let types = [measuredFit, e.dtype] + ladderTypes.filter { $0 != e.dtype }
             let error = try errors(tensor, types)
             let scale = error[0] > 0 ? s / error[0] : 0
-            var options = [Rung(dtype: e.dtype, bits: bits(e.dtype), kld: scale * error[1])]
-            for (t, err) in zip(types.dropFirst(2), error.dropFirst(2)) where !options.contains(where: { $0.dtype == t }) {
+            var options: [Rung] = []
+            for (t, err) in zip(types.dropFirst(), error.dropFirst()) where !options.contains(where: { $0.dtype == t }) {
                 options.append(Rung(dtype: t, bits: bits(t), kld: scale * err))
             }
             options.sort { $0.bits < $1.bits }
+            // Ladder types narrower than the plan's lower the floor.
+            spent += Double(options[0].bits - bits(e.dtype))
             rungs.append(options)
             choices.append(Choice(tensor: e.name, sensitivity: s, base: e.dtype, chosen: e.dtype, extraBits: 0,
                                   estimatedKLD: options[0].kld, nextExtraBits: nil))
+        }
+        guard spent <= budget else {
+            throw LLMQError(.usage, "the smallest plan the ladder allows already takes \(spent / Double(plan.elementCount)) bits per weight, over the target \(targetBPW)")
         }
         var at = [Int](repeating: 0, count: choices.count)
         while true {

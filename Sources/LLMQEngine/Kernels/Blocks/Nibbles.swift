@@ -29,4 +29,27 @@ enum Nibbles {
         return j < k / 2 ? bytes & 0x0F : bytes &>> 4
         #endif
     }
+
+    /// 5-bit codes as ggml's q5_0 and q5_1 pack them: the low nibbles as q4_0's at `nibbles`,
+    /// bit 4 of element i in bit i of the bytes at `fifthBits`. Codes 0…31: 2·31·127 still fits
+    /// the Int16 pair sums.
+    @inline(__always)
+    static func fiveBitCodes(_ fifthBits: UnsafeRawPointer, nibbles: UnsafeRawPointer, subBlock j: Int, of k: Int) -> Codes32 {
+        let low = codes(nibbles, subBlock: j, of: k)
+        let bits = UInt32(littleEndian: fifthBits.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self))
+        #if arch(x86_64) && !PortableKernels
+        // Byte i takes byte i/8 of the word (`vpshufb` works within 128-bit lanes, and each lane
+        // holds the whole word), then tests bit i%8 of it.
+        let byteOfBit = unsafeBitCast(SIMD32<UInt8>(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                    2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3), to: __m256i.self)
+        let bitOfByte = _mm256_set1_epi64x(Int64(bitPattern: 0x8040_2010_0804_0201))
+        let spread = _mm256_shuffle_epi8(_mm256_set1_epi32(Int32(bitPattern: bits)), byteOfBit)
+        let isSet = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bitOfByte), bitOfByte)
+        return _mm256_or_si256(low, _mm256_and_si256(isSet, _mm256_set1_epi8(0x10)))
+        #else
+        var fifth = SIMD32<UInt8>()
+        for i in 0..<32 { fifth[i] = UInt8(truncatingIfNeeded: bits >> UInt32(i)) & 1 }
+        return low | fifth &<< 4
+        #endif
+    }
 }

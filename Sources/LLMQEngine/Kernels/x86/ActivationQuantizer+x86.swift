@@ -60,5 +60,17 @@ extension QuantizedActivations {
     func sums(_ v: Int, _ b: Int) -> __m256 {
         UnsafeRawPointer(sums + v * blocksPerVector + b).loadUnaligned(as: __m256.self)
     }
+
+    /// d·Σq over the first 16 quants of blocks b ..< b + 8 of vector v (quantized with `halves`).
+    @inline(__always)
+    func lowSums(_ v: Int, _ b: Int) -> __m256 {
+        UnsafeRawPointer(lowSums + v * blocksPerVector + b).loadUnaligned(as: __m256.self)
+    }
+
+    /// d·Σq over the last 16.
+    @inline(__always)
+    func highSums(_ v: Int, _ b: Int) -> __m256 {
+        UnsafeRawPointer(highSums + v * blocksPerVector + b).loadUnaligned(as: __m256.self)
+    }
 }
 #endif

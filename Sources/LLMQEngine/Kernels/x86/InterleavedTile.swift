@@ -7,10 +7,10 @@ import LLMQCore
 /// into a small scratch (`pack`) and then meets every input of the batch — what llama.cpp's
 /// repacking does at load, without a second copy of the weights. Per sub-block of 32 inputs and
 /// eight rows: eight broadcasts of four activation bytes, eight `vpmaddubsw` whose 16-bit sums
-/// add up exactly (4-bit codes: 8 · 2 · 15 · 127 < 2¹⁵; 5-bit codes four at a time; q8_0's one
-/// at a time, with the sign trick), `vpmaddwd`, one conversion and one or two FMAs with the eight
-/// rows' scales and offsets as vectors — where rows read in place cost a conversion, a broadcast
-/// and an FMA per row and input (docs/benchmarks.md measures the difference).
+/// add up exactly (`perWidening` at a time), `vpmaddwd` (by the halves' multipliers for `halves`
+/// types), one conversion and one FMA with the eight rows' scales as a vector, and one or two for
+/// the offsets — where rows read in place cost a conversion, a broadcast and an FMA per row and
+/// input (docs/benchmarks.md measures the difference).
 ///
 /// Each row's sub-block sums are exact integers, scaled and added in sub-block order; the
 /// single-input kernels sum in another order, so the two agree to float rounding, not bit for bit.
@@ -25,41 +25,57 @@ enum InterleavedTile<K: BlockKernel, G: GroupSize> {
     /// twice for signed weights (|w|, then w).
     static var codeBytes: Int { signed ? 512 : 256 }
 
-    /// Whether a sub-block adds an offset term (a constant times d, or a stored minimum).
-    static var hasOffset: Bool {
-        if case .none = K.offset { return false }
-        return true
+    /// Floats per sub-block after its codes: the eight rows' scales and offsets; for `halves`
+    /// types the second halves' offsets and each half's multipliers (as Int16 pairs) too.
+    static var factorFloats: Int { K.halves ? 40 : 16 }
+
+    /// `vpmaddubsw` results that add up in 16 bits before widening: each is at most
+    /// 2·(2^bits − 1)·127 (2·127·127 for signed weights), and a widening never spans two halves.
+    static var perWidening: Int {
+        if signed { return 1 }
+        let fit = 32767 / (2 * 127 * ((1 << K.codeBits) - 1)), most = K.halves ? 4 : 8
+        return fit >= most ? most : fit >= 4 ? 4 : fit >= 2 ? 2 : 1
     }
 
-    /// Bytes of scratch for rows of `subBlocks` sub-blocks: each sub-block's codes, then the eight
-    /// rows' scales and offsets as floats.
-    static func scratchBytes(subBlocks: Int) -> Int { subBlocks * (codeBytes + 64) }
+    /// Bytes of scratch for rows of `subBlocks` sub-blocks: each sub-block's codes, then its factors.
+    static func scratchBytes(subBlocks: Int) -> Int { subBlocks * (codeBytes + 4 * factorFloats) }
 
     /// Rearranges rows r ..< r + 8 of `w` into `scratch`.
     static func pack(_ w: WeightMatrix, row r: Int, subBlocks: Int, into scratch: UnsafeMutableRawPointer) {
-        let k = G.subBlocks, layout = K.layout, blockBytes = layout.blockBytes(32 * k)
+        let k = G.subBlocks, blockBytes = K.blockBytes(subBlocks: k), stride = factorFloats
         let codes = scratch.assumingMemoryBound(to: UInt32.self), wordsPerSubBlock = codeBytes / 4
         let factors = (scratch + codeBytes * subBlocks).assumingMemoryBound(to: Float.self)
         for i in 0..<rows {
             let row = w.row(r + i)
-            for j in 0..<subBlocks {
-                let block = row + j / k * blockBytes
-                let quants = K.codes(block + layout.quantsOffset, subBlock: j % k, of: k)
-                let words = unsafeBitCast(signed ? _mm256_sign_epi8(quants, quants) : quants, to: SIMD8<UInt32>.self)
-                for g in 0..<8 { codes[j * wordsPerSubBlock + g * 8 + i] = words[g] }
-                if signed {
-                    let signs = unsafeBitCast(quants, to: SIMD8<UInt32>.self)
-                    for g in 0..<8 { codes[j * wordsPerSubBlock + 64 + g * 8 + i] = signs[g] }
+            var s = 0
+            while s < subBlocks {
+                let f = K.factors(row + s / k * blockBytes, blockBytes: blockBytes, subBlocks: k, count: min(8, subBlocks - s))
+                for j in s..<min(s + 8, subBlocks) {
+                    let quants = K.codes(row + j / k * blockBytes, subBlock: j % k, of: k)
+                    let words = unsafeBitCast(signed ? _mm256_sign_epi8(quants, quants) : quants, to: SIMD8<UInt32>.self)
+                    for g in 0..<8 { codes[j * wordsPerSubBlock + g * 8 + i] = words[g] }
+                    if signed {
+                        let signs = unsafeBitCast(quants, to: SIMD8<UInt32>.self)
+                        for g in 0..<8 { codes[j * wordsPerSubBlock + 64 + g * 8 + i] = signs[g] }
+                    }
+                    let lane = j - s, at = factors + stride * j
+                    at[i] = f.scales[lane]
+                    at[8 + i] = f.offsets[lane]
+                    if K.halves {
+                        at[16 + i] = f.highOffsets[lane]
+                        let pairs = UnsafeMutableRawPointer(at + 24)
+                        pairs.storeBytes(of: pair(f.multipliers[2 * lane]), toByteOffset: 4 * i, as: UInt32.self)
+                        pairs.storeBytes(of: pair(f.multipliers[2 * lane + 1]), toByteOffset: 32 + 4 * i, as: UInt32.self)
+                    }
                 }
-                let d = Float(block.loadUnaligned(fromByteOffset: layout.scaleOffset, as: Float16.self))
-                factors[16 * j + i] = d
-                factors[16 * j + 8 + i] = switch K.offset {
-                case .none: 0
-                case .scaled(let c): c * d
-                case .stored: Float(block.loadUnaligned(fromByteOffset: layout.minOffset!, as: Float16.self))
-                }
+                s += 8
             }
         }
+    }
+
+    /// A multiplier in both Int16 halves of a lane.
+    private static func pair(_ m: Int8) -> UInt32 {
+        UInt32(UInt16(bitPattern: Int16(m))) &* 0x1_0001
     }
 
     /// y[t·ldy + i] = row i · x_t for the eight packed rows and the inputs `inputs`.
@@ -80,14 +96,14 @@ enum InterleavedTile<K: BlockKernel, G: GroupSize> {
     @inline(__always)
     private static func tile(_ count: Int, _ scratch: UnsafeRawPointer, _ subBlocks: Int, _ x: QuantizedActivations,
                              _ first: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        let factors = (scratch + codeBytes * subBlocks).assumingMemoryBound(to: Float.self)
-        // Products that add up in 16 bits before widening: 2·(2^bits − 1)·127 each (2·127·127 for q8_0).
-        let perWidening = signed ? 1 : K.codeBits <= 4 ? 8 : 4
+        let factors = (scratch + codeBytes * subBlocks).assumingMemoryBound(to: Float.self), stride = factorFloats
+        let perWidening = perWidening
         let ones = _mm256_set1_epi16(1)
         var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
         for j in 0..<subBlocks {
             let w = scratch + codeBytes * j
-            let dw = UnsafeRawPointer(factors + 16 * j).loadUnaligned(as: __m256.self)
+            let f = UnsafeRawPointer(factors + stride * j)
+            let dw = f.loadUnaligned(as: __m256.self)
             for u in 0..<4 where u < count {
                 let block = (first + u) * x.blocksPerVector + j
                 let a = UnsafeRawPointer(x.quants + 32 * block)
@@ -100,13 +116,17 @@ enum InterleavedTile<K: BlockKernel, G: GroupSize> {
                         if signed { activations = _mm256_sign_epi8(activations, w.load(fromByteOffset: 256 + 32 * h, as: __m256i.self)) }
                         sum16 = _mm256_add_epi16(sum16, _mm256_maddubs_epi16(w.load(fromByteOffset: 32 * h, as: __m256i.self), activations))
                     }
-                    dot = _mm256_add_epi32(dot, _mm256_madd_epi16(sum16, ones))
+                    let widen = K.halves ? f.loadUnaligned(fromByteOffset: g < 4 ? 96 : 128, as: __m256i.self) : ones
+                    dot = _mm256_add_epi32(dot, _mm256_madd_epi16(sum16, widen))
                     g += perWidening
                 }
                 acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(x.scales[block])), _mm256_cvtepi32_ps(dot), acc[u])
-                if hasOffset {
-                    let offsets = UnsafeRawPointer(factors + 16 * j + 8).loadUnaligned(as: __m256.self)
-                    acc[u] = _mm256_fmadd_ps(offsets, _mm256_set1_ps(x.sums[block]), acc[u])
+                if K.hasOffset {
+                    let sums = K.halves ? x.lowSums : x.sums
+                    acc[u] = _mm256_fmadd_ps(f.loadUnaligned(fromByteOffset: 32, as: __m256.self), _mm256_set1_ps(sums[block]), acc[u])
+                    if K.halves {
+                        acc[u] = _mm256_fmadd_ps(f.loadUnaligned(fromByteOffset: 64, as: __m256.self), _mm256_set1_ps(x.highSums[block]), acc[u])
+                    }
                 }
             }
         }

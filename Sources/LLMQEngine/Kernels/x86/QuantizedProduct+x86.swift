@@ -2,11 +2,8 @@
 import LLMQCore
 
 /// Y_i = X·W_iᵀ over whole tiles: the tiles of all N matrices form one index space that threads
-/// take contiguous chunks of (`rowsPerTile` rows each). One input goes row by row or in pairs
-/// (`decode`); a batch goes in groups of eight interleaved rows (`InterleavedTile`), and the
-/// few rows left at the end of a thread's chunk two at a time over panels of inputs that stay
-/// in cache.
-struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
+/// take contiguous chunks of.
+struct QuantizedProduct<let N: Int> {
     let w: InlineArray<N, WeightMatrix>
     let x: QuantizedActivations
     let count: Int
@@ -15,10 +12,8 @@ struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
 
     /// Rows per unit of the work split.
     static var rowsPerTile: Int { 4 }
-    /// Inputs per panel: 64 vectors of a few KiB of int8 quants each stay in L2.
-    static var panel: Int { 64 }
 
-    func visit<K: BlockKernel, G: GroupSize>(_ kernel: K.Type, _ group: G.Type) {
+    func run(_ rows: QuantizedRows) {
         let tile = Self.rowsPerTile
         var tiles = InlineArray<N, Int>(repeating: 0)
         for i in 0..<N { tiles[i] = (w[i].rows + tile - 1) / tile }
@@ -27,31 +22,44 @@ struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
         let grain = max(1, 131_072 / max(tile * w[0].cols * count, 1))
         pool.parallelFor(MatVec.total(tiles), grain: grain) { range in
             MatVec.segments(tiles, range) { i, local in
-                Self.rows(K.self, G.self, w[i], tiles: local, x, count: count, y[i])
+                rows(w[i], local.lowerBound * tile..<min(w[i].rows, local.upperBound * tile), x, count, y[i])
             }
         }
     }
+}
 
-    /// Rows of tiles `tiles` of one matrix, for every input.
-    @inline(__always)
-    private static func rows<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, tiles: Range<Int>,
-                                                          _ x: QuantizedActivations, count: Int, _ y: UnsafeMutablePointer<Float>) {
-        let tile = rowsPerTile, end = min(w.rows, tiles.upperBound * tile)
-        if count == 1 { return decode(K.self, G.self, w, rows: tiles.lowerBound * tile..<end, x, y) }
-        var first = tiles.lowerBound * tile
+extension BlockKernel {
+    static func rows<G: GroupSize>(_: G.Type) -> QuantizedRows {
+        { w, rows, x, count, y in QuantizedRowKernel<Self, G>.rows(w, rows, x, count: count, y) }
+    }
+}
+
+/// The rows of one matrix for one block type and group size. One input goes row by row or in
+/// pairs (`decode`); a batch goes in groups of eight interleaved rows (`InterleavedTile`), and the
+/// few rows left at the end of a thread's chunk two at a time over panels of inputs that stay
+/// in cache.
+enum QuantizedRowKernel<K: BlockKernel, G: GroupSize> {
+    /// Inputs per panel: 64 vectors of a few KiB of int8 quants each stay in L2.
+    static var panel: Int { 64 }
+
+    /// Rows `rows` of one matrix, for every input.
+    static func rows(_ w: WeightMatrix, _ rows: Range<Int>, _ x: QuantizedActivations, count: Int, _ y: UnsafeMutablePointer<Float>) {
+        if count == 1 { return decode(w, rows: rows, x, y) }
+        var first = rows.lowerBound
+        let end = rows.upperBound
         if end - first >= InterleavedTile<K, G>.rows {
-            first = interleaved(K.self, G.self, w, rows: first..<end, x, count: count, y)
+            first = interleaved(w, rows: first..<end, x, count: count, y)
         }
         var t0 = 0
         while t0 < count {
             let t1 = min(count, t0 + panel)
             var r = first
             while r + 2 <= end {
-                inputs(QuantizedTile<2, 4>.self, QuantizedTile<2, 2>.self, QuantizedTile<2, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
+                inputs(QuantizedTile<2, 4>.self, QuantizedTile<2, 2>.self, QuantizedTile<2, 1>.self, w, r, x, t0..<t1, y)
                 r += 2
             }
             if r < end {
-                inputs(QuantizedTile<1, 4>.self, QuantizedTile<1, 2>.self, QuantizedTile<1, 1>.self, K.self, G.self, w, r, x, t0..<t1, y)
+                inputs(QuantizedTile<1, 4>.self, QuantizedTile<1, 2>.self, QuantizedTile<1, 1>.self, w, r, x, t0..<t1, y)
             }
             t0 = t1
         }
@@ -59,9 +67,8 @@ struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
 
     /// Groups of eight rows through `InterleavedTile`, each packed once for all the inputs
     /// (a few KiB that stay in L1 while the inputs stream from L2); returns the first row left.
-    private static func interleaved<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, rows: Range<Int>,
-                                                                 _ x: QuantizedActivations, count: Int,
-                                                                 _ y: UnsafeMutablePointer<Float>) -> Int {
+    private static func interleaved(_ w: WeightMatrix, rows: Range<Int>, _ x: QuantizedActivations, count: Int,
+                                    _ y: UnsafeMutablePointer<Float>) -> Int {
         typealias Tile = InterleavedTile<K, G>
         let subBlocks = x.blocksPerVector
         return withUnsafeTemporaryAllocation(byteCount: Tile.scratchBytes(subBlocks: subBlocks), alignment: 64) { scratch in
@@ -81,8 +88,7 @@ struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
     /// chain of dependent FMAs would limit them) that prefetch eight rows ahead, which the pair's
     /// two streams need (docs/benchmarks.md has the measurements).
     @inline(__always)
-    private static func decode<K: BlockKernel, G: GroupSize>(_: K.Type, _: G.Type, _ w: WeightMatrix, rows: Range<Int>,
-                                                            _ x: QuantizedActivations, _ y: UnsafeMutablePointer<Float>) {
+    private static func decode(_ w: WeightMatrix, rows: Range<Int>, _ x: QuantizedActivations, _ y: UnsafeMutablePointer<Float>) {
         var r = rows.lowerBound
         if K.decodeRows == 2 {
             while r + 2 <= rows.upperBound {
@@ -101,8 +107,8 @@ struct QuantizedProduct<let N: Int>: QuantizedKernelVisitor {
     /// Two rows by four inputs keeps eight accumulators in registers and unpacks each weight
     /// sub-block once for four inputs; wider tiles spill.
     @inline(__always)
-    private static func inputs<let R: Int, K: BlockKernel, G: GroupSize>(
-        _: QuantizedTile<R, 4>.Type, _: QuantizedTile<R, 2>.Type, _: QuantizedTile<R, 1>.Type, _: K.Type, _: G.Type,
+    private static func inputs<let R: Int>(
+        _: QuantizedTile<R, 4>.Type, _: QuantizedTile<R, 2>.Type, _: QuantizedTile<R, 1>.Type,
         _ w: WeightMatrix, _ r: Int, _ x: QuantizedActivations, _ range: Range<Int>, _ y: UnsafeMutablePointer<Float>
     ) {
         var t = range.lowerBound

@@ -1,5 +1,4 @@
 import LLMQCore
-import LLMQFormats
 import Testing
 
 @Suite("strict JSON")

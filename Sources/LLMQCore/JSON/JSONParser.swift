@@ -1,5 +1,3 @@
-import LLMQCore
-
 /// A strict RFC 8259 parser for JSON from untrusted files. Beyond the grammar it rejects duplicate
 /// object keys (two readers could otherwise see two different documents), invalid UTF-8 and lone
 /// surrogates, and it bounds nesting depth and the number of values so that a hostile document
