@@ -61,10 +61,10 @@ struct SynthCommand: ParsableCommand {
         let progress = Progress("synth")
         if hf {
             guard let type = DType(name: dtype), [DType.f32, .f16, .bf16].contains(type) else {
-                throw ValidationError("--dtype must be f32, f16 or bf16")
+                throw LLMQError(.usage, "--dtype must be f32, f16 or bf16")
             }
             guard let shardBytes = Self.parseSize(maxShardSize), shardBytes > 0 else {
-                throw ValidationError("--max-shard-size \(maxShardSize) is not a size like 5GB, 500MB or 2GiB")
+                throw LLMQError(.usage, "--max-shard-size \(maxShardSize) is not a size like 5GB, 500MB or 2GiB")
             }
             try HFDirectory.write(model, to: output, floatType: type, maxShardBytes: shardBytes) { progress.update($0, $1) }
         } else {
