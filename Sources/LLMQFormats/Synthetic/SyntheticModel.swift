@@ -41,12 +41,13 @@ public enum SyntheticModel {
     public static func make(config: ModelConfig, seed: UInt64, name: String = "synthetic") throws -> Model {
         try config.validate()
         let tensors = CanonicalName.expectedTensors(config).enumerated().map { index, entry in
-            let generator = Generator(count: entry.shape.reduce(1, *), seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15,
-                                      norm: CanonicalName.isNorm(entry.name))
-            let cols = entry.shape.last ?? 1
+            let count = entry.shape.reduce(1, *), tensorSeed = seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+            let norm = CanonicalName.isNorm(entry.name), cols = entry.shape.last ?? 1
+            // Generators (their outliers) are made when a tensor is read, not here: a 7B shape's are 400 MB.
             return Tensor(name: entry.name, shape: entry.shape, dtype: .f32, offset: 0, storedByteCount: 0, encoding: "generated",
-                          decode: { _ in generator.bytes(0..<generator.count) },
+                          decode: { _ in Generator(count: count, seed: tensorSeed, norm: norm).bytes(0..<count) },
                           stream: { _, rows, sink in
+                              let generator = Generator(count: count, seed: tensorSeed, norm: norm)
                               let step = rows * cols
                               var buffer = [UInt8](repeating: 0, count: 4 * min(step, generator.count))
                               var start = 0
