@@ -32,7 +32,7 @@ public struct QuantizeRequest: Sendable {
     public var targetBPW: Double?
     /// The types `targetBPW` may move matrices up to, narrowest first.
     public var ladder: [DType] = BitAllocation.defaultLadder
-    /// Round with error feedback over calibration text (q8_0, q5_0 and q4_0 matrices).
+    /// Round with error feedback over calibration text (matrices of every `ColumnwiseRoundable` type).
     public var gptq: GPTQSettings?
     /// Threads for quantizing and for GPTQ's forward passes and factorizations; nil: every core.
     /// The file's bytes do not depend on it.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LLMQ
 
 struct CalibrateCommand: ParsableCommand {
@@ -32,6 +33,9 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Measure a layer's attention and feed-forward matrices together (block) or every matrix alone (tensor: one pass per matrix).")
     var sensitivityBy = BitAllocation.Granularity.block.rawValue
 
+    @Flag(help: "Print the summary (coverage and its warnings included) as JSON.")
+    var json = false
+
     func validate() throws {
         if options.scoreAll { throw ValidationError("calibrate always uses every position; --score-all does not apply") }
         if sensitivityChunks < 1 { throw ValidationError("--sensitivity-chunks must be ≥ 1") }
@@ -48,8 +52,34 @@ struct CalibrateCommand: ParsableCommand {
                                                       granularity: BitAllocation.Granularity(rawValue: sensitivityBy) ?? .block)
         }
         let r = try Terminal.withProgress { try LLMQ.calibrate(request, progress: $0) }
+        if json {
+            try Terminal.json(Summary(r))
+            return
+        }
+        for w in r.coverage.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
         print("wrote \(output): \(r.importance.entries.count) matrices, \(r.chunkCount) chunks of \(r.contextLength) tokens "
               + "(\(r.positions) positions)" + (r.sensitivityUnits.map { ", sensitivities of \($0) units" } ?? "")
-              + " in \(Format.fixed(r.seconds, 1)) s")
+              + ", \(r.coverage.distinctTokens) distinct tokens in \(Format.fixed(r.seconds, 1)) s")
+    }
+
+    /// The result without the matrix itself (that is the output file).
+    struct Summary: Encodable {
+        var output: String?
+        var matrices: Int
+        var chunkCount: Int
+        var contextLength: Int
+        var sensitivityUnits: Int?
+        var coverage: CalibrationCoverage
+        var seconds: Double
+
+        init(_ r: CalibrateResult) {
+            output = r.output
+            matrices = r.importance.entries.count
+            chunkCount = r.chunkCount
+            contextLength = r.contextLength
+            sensitivityUnits = r.sensitivityUnits
+            coverage = r.coverage
+            seconds = r.seconds
+        }
     }
 }

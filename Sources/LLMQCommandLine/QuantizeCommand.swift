@@ -45,7 +45,7 @@ struct QuantizeCommand: ParsableCommand {
                                valueName: "file"))
     var imatrix: String?
 
-    @Option(help: ArgumentHelp("Round with error feedback (GPTQ): run the model over this calibration text, collect each matrix input's second moments, and let every rounding error be absorbed by the columns not yet rounded (matrices of types with one scale per block).",
+    @Option(help: ArgumentHelp("Round with error feedback (GPTQ): run the model over this calibration text, collect each matrix input's second moments, and let every rounding error be absorbed by the columns not yet rounded (every block type llmq encodes but f16/bf16).",
                                valueName: "text"))
     var gptq: String?
 

@@ -110,6 +110,24 @@ struct LibraryTests {
         #expect(created.command == "quantize" && created.parameters["imatrix"] == "tinystories in memory")
     }
 
+    @Test("calibrate counts what its text offered and warns when it is small or narrow")
+    func calibrationCoverage() throws {
+        var request = CalibrateRequest(model: Fixtures.stories260K, text: Self.text)
+        request.tokenizer = Fixtures.tok512
+        request.evaluation = EvaluationSettings(contextLength: 128, maxChunks: 2)
+        let few = try LLMQ.calibrate(request).coverage
+        #expect(few.positions == 2 * 127 && few.distinctTokens > 64 && few.distinctTokens <= 256 && few.vocabSize == 512)
+        #expect(few.warnings.count == 2 && few.warnings[0].contains("254 positions"), "\(few)")
+        #expect(few.distinctTokens < 128 && few.warnings[1].contains("\(few.distinctTokens) of 512 token ids"), "\(few)")
+
+        request.evaluation = EvaluationSettings(contextLength: 512)
+        let all = try LLMQ.calibrate(request).coverage
+        #expect(all.positions >= CalibrationCoverage.minPositions && all.distinctTokens > few.distinctTokens && all.warnings.isEmpty)
+        // One repeated story: plenty of positions, few different tokens.
+        let narrow = CalibrationCoverage(positions: 40_000, distinctTokens: 900, vocabSize: 49_152)
+        #expect(narrow.warnings.count == 1 && narrow.warnings[0].contains("900 of 49152 token ids"))
+    }
+
     @Test("perplexity defaults to 512-token chunks, and a text string scores as its file does")
     func perplexityDefaults() throws {
         var fromFile = PerplexityRequest(model: Fixtures.stories260K, text: Self.text)
