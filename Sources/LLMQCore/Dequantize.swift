@@ -29,32 +29,44 @@ public enum Dequantize {
 }
 
 extension Dequantize {
-    /// Streams a tensor as fp32 in pieces of about `chunkElements` (whole rows), so a writer's peak
-    /// memory is one chunk, not one model. fp32 tensors are handed over straight from the map.
+    /// Streams a tensor as fp32 in pieces of about `chunkElements` (whole rows; the same pieces
+    /// whatever the tensor's producer cuts), so a writer's peak memory is one chunk, not one
+    /// model. fp32 pieces are handed over in place.
     public static func chunks(_ model: Model, _ tensor: Tensor, chunkElements: Int = 1 << 20,
                               _ body: (_ range: Range<Int>, _ values: UnsafeBufferPointer<Float>) throws -> Void) throws {
-        let bytes = try model.data(tensor)
         let total = tensor.elementCount
         let rowLength = max(tensor.cols, 1)
-        let step = max(1, chunkElements / rowLength) * rowLength
-        if tensor.dtype == .f32, let base = bytes.baseAddress, Int(bitPattern: base) % 4 == 0 {
-            let floats = base.assumingMemoryBound(to: Float.self)
-            var start = 0
+        let stepRows = max(1, chunkElements / rowLength)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(stepRows * rowLength, max(total, 1)))
+        defer { buffer.deallocate() }
+        var start = 0
+        /// Elements `range` of the tensor from `bytes`, which hold its elements from `first` on.
+        func piece(_ bytes: UnsafeRawBufferPointer, from first: Int, elements range: Range<Int>) throws {
+            guard !range.isEmpty else { return }
+            if tensor.dtype == .f32, let base = bytes.baseAddress, Int(bitPattern: base) % 4 == 0 {
+                let floats = (base + 4 * (range.lowerBound - first)).assumingMemoryBound(to: Float.self)
+                return try body(range, UnsafeBufferPointer(start: floats, count: range.count))
+            }
+            try elements(tensor.dtype, from: bytes, range: (range.lowerBound - first)..<(range.upperBound - first), into: buffer)
+            try body(range, UnsafeBufferPointer(start: buffer, count: range.count))
+        }
+        // Blocks that run across rows cannot be cut by rows: such tensors are expanded from the whole.
+        if tensor.dtype.type.spansRows {
+            let bytes = try model.data(tensor)
             while start < total {
-                let end = min(total, start + step)
-                try body(start..<end, UnsafeBufferPointer(start: floats + start, count: end - start))
+                let end = min(total, start + stepRows * rowLength)
+                try piece(bytes, from: 0, elements: start..<end)
                 start = end
             }
             return
         }
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(step, max(total, 1)))
-        defer { buffer.deallocate() }
-        var start = 0
-        while start < total {
-            let end = min(total, start + step)
-            try elements(tensor.dtype, from: bytes, range: start..<end, into: buffer)
-            try body(start..<end, UnsafeBufferPointer(start: buffer, count: end - start))
-            start = end
+        let regroup = RowRegrouper(rowBytes: tensor.rowBytes, rows: stepRows)
+        func next(_ bytes: UnsafeRawBufferPointer) throws {
+            let count = tensor.rowBytes > 0 ? bytes.count / tensor.rowBytes * rowLength : total
+            try piece(bytes, from: start, elements: start..<start + count)
+            start += count
         }
+        try model.stream(tensor, rows: stepRows) { try regroup.add($0, next) }
+        try regroup.finish(next)
     }
 }

@@ -102,6 +102,69 @@ public final class Model: @unchecked Sendable {
         try data(tensor(name))
     }
 
+    /// Hands the tensor's bytes to `sink` in consecutive pieces of whole rows (about `rows` each),
+    /// so a streaming writer holds one piece instead of the tensor: a tensor with a `stream` is
+    /// produced piece by piece, a mapped one is sliced and its pages are dropped behind the
+    /// reader, and any other is decoded whole first (and kept until `release`).
+    public func stream(_ tensor: Tensor, rows: Int, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let file = files[tensor.fileIndex]
+        let stored = try file.slice(offset: tensor.offset, length: tensor.storedByteCount, what: "tensor '\(tensor.name)'")
+        let cached = decoded.withLock { $0[tensor.name] }
+        // Blocks that run across rows (llama2.c's int8 groups) cannot be cut at rows: one piece.
+        if tensor.dtype.type.spansRows { return try sink(try data(tensor)) }
+        guard cached == nil, tensor.decode == nil || tensor.stream != nil else {
+            return try Self.slices(try data(tensor), rowBytes: tensor.rowBytes, rows: rows, sink)
+        }
+        if let verify = tensor.verify, !verified.withLock({ $0.contains(tensor.name) }) {
+            do { try verify(stored) } catch let e as LLMQError { throw e.forTensor(tensor.name).inFile(file.path) }
+            verified.withLock { _ = $0.insert(tensor.name) }
+        }
+        // Stored bytes run in the order of the rows they hold (plain, permuted within heads):
+        // drop the pages of the share already produced.
+        let total = max(tensor.rows, 1), rowBytes = tensor.rowBytes
+        var produced = 0, dropped = 0
+        // The sink's own errors (a full disk) are the writer's, not this tensor's: passed on untagged.
+        var sinkFailed = false
+        func emit(_ piece: UnsafeRawBufferPointer) throws {
+            guard rowBytes == 0 || piece.count % rowBytes == 0 else {
+                throw LLMQError(.integrity, "a piece of \(piece.count) bytes is not whole rows of \(rowBytes)", file: file.path, tensor: tensor.name)
+            }
+            do { try sink(piece) } catch {
+                sinkFailed = true
+                throw error
+            }
+            produced += rowBytes > 0 ? piece.count / rowBytes : 1
+            let done = stored.count / total * min(produced, total)
+            if done > dropped, stored.count > 0 {
+                file.dropPages(offset: tensor.offset + dropped, length: done - dropped)
+                dropped = done
+            }
+        }
+        do {
+            if let stream = tensor.stream {
+                try stream(stored, max(1, rows), emit)
+            } else {
+                try Self.slices(stored, rowBytes: rowBytes, rows: rows, emit)
+            }
+        } catch let e as LLMQError where !sinkFailed {
+            throw e.forTensor(tensor.name).inFile(file.path)
+        }
+        guard rowBytes == 0 || produced == tensor.rows else {
+            throw LLMQError(.integrity, "streamed \(produced) rows, expected \(tensor.rows)", file: file.path, tensor: tensor.name)
+        }
+    }
+
+    private static func slices(_ bytes: UnsafeRawBufferPointer, rowBytes: Int, rows: Int,
+                               _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let step = max(1, rows) * max(rowBytes, 1)
+        var start = 0
+        repeat {
+            let end = min(bytes.count, start + step)
+            try sink(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            start = end
+        } while start < bytes.count
+    }
+
     /// Drops the decoded copy of a tensor and this process's pages of its stored bytes (streaming
     /// conversion touches each tensor once).
     public func release(_ tensor: Tensor) {

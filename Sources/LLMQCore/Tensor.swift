@@ -16,10 +16,19 @@ public struct Tensor: Sendable {
     public var encoding: String?
     /// Checks the stored bytes before their first use (a checksum); throws when they are corrupt.
     public var verify: (@Sendable (UnsafeRawBufferPointer) throws -> Void)?
+    /// Produces what `decode` does in pieces of whole rows, so that a writer never holds the whole
+    /// tensor (`Model.stream`); nil: the tensor is decoded whole.
+    public var stream: Stream?
+
+    /// Calls `sink` with consecutive pieces of the logical bytes, given the stored bytes: whole
+    /// rows, about `rows` per piece (a producer may cut its own sizes; a consumer that needs
+    /// fixed groups re-cuts them with `RowRegrouper`).
+    public typealias Stream = @Sendable (_ stored: UnsafeRawBufferPointer, _ rows: Int,
+                                         _ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
 
     public init(name: String, shape: [Int], dtype: DType, fileIndex: Int = 0, offset: Int, storedByteCount: Int,
                 encoding: String? = nil, decode: (@Sendable (UnsafeRawBufferPointer) throws -> [UInt8])? = nil,
-                verify: (@Sendable (UnsafeRawBufferPointer) throws -> Void)? = nil) {
+                verify: (@Sendable (UnsafeRawBufferPointer) throws -> Void)? = nil, stream: Stream? = nil) {
         self.name = name
         self.shape = shape
         self.dtype = dtype
@@ -29,6 +38,7 @@ public struct Tensor: Sendable {
         self.encoding = encoding
         self.decode = decode
         self.verify = verify
+        self.stream = stream
     }
 
     public var elementCount: Int { shape.reduce(1, *) }
@@ -36,6 +46,10 @@ public struct Tensor: Sendable {
     public var byteCount: Int { dtype.byteCount(shape: shape) ?? 0 }
     public var rows: Int { shape.count <= 1 ? 1 : shape.dropLast().reduce(1, *) }
     public var cols: Int { shape.last ?? 1 }
+    /// Bytes of one row of the logical data.
+    public var rowBytes: Int { rows > 0 ? byteCount / rows : 0 }
+    /// Rows in about `bytes` of logical data (at least one): a streaming writer's piece.
+    public func pieceRows(bytes: Int = 1 << 22) -> Int { max(1, bytes / max(rowBytes, 1)) }
 }
 
 /// Bytes of a file that are not tensor data: headers, metadata, padding, unused tables.

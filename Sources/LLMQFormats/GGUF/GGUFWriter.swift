@@ -5,7 +5,8 @@ import LLMQCore
 ///
 /// Tensors whose dtype is a ggml type (f32, f16, bf16, q8_0, q4_0, q4_1, q5_*, k-quants) are
 /// copied byte for byte; any other dtype (llama2.c int8 groups, non-ggml group sizes) is expanded
-/// to f32. The file is streamed tensor by tensor and renamed into place only when complete.
+/// to f32. The file is streamed a piece of a tensor at a time (`Model.stream`) and renamed into
+/// place only when complete.
 public enum GGUFWriter {
     public static let alignment = GGUF.defaultAlignment
 
@@ -51,7 +52,7 @@ public enum GGUFWriter {
         try out.align(to: alignment)
         for (i, entry) in plan.enumerated() {
             if GGMLType.id(for: entry.tensor.dtype) != nil {
-                try out.write(model.data(entry.tensor))
+                try model.stream(entry.tensor, rows: entry.tensor.pieceRows()) { try out.write($0) }
             } else {
                 try Dequantize.chunks(model, entry.tensor) { _, values in try out.write(UnsafeRawBufferPointer(values)) }
             }

@@ -1,9 +1,9 @@
 import Foundation
 import LLMQCore
 
-/// Writes any `Model` as an llmq container, streaming: each tensor is produced (`model.data`, which
-/// quantizes a lazy view on demand), optionally zstd-compressed, hashed, written and released
-/// before the next, so peak memory is about one tensor. The table, tokenizer and metadata follow
+/// Writes any `Model` as an llmq container, streaming: each tensor is produced (`Model.stream`, which
+/// quantizes a lazy view a piece at a time), hashed, written and released before the next, so
+/// peak memory is about one piece; a tensor to compress with zstd is produced whole. The table, tokenizer and metadata follow
 /// the data, and the header is written last (`formats/llmq.md`, "Writing").
 public enum LLMQContainerWriter {
     public struct Options: Sendable {
@@ -78,6 +78,20 @@ public enum LLMQContainerWriter {
     }
 
     private static func writeTensor(_ model: Model, _ t: Tensor, _ options: Options, offset: Int, to out: AtomicFileWriter) throws -> ContainerEntry {
+        guard options.zstdLevel != nil else {
+            // Uncompressed: hashed and written a piece at a time.
+            var hasher = XXH64(), written = 0
+            try model.stream(t, rows: t.pieceRows()) { piece in
+                hasher.update(piece)
+                try out.write(piece)
+                written += piece.count
+            }
+            guard written == t.byteCount else {
+                throw LLMQError(.invalid, "has \(written) bytes of data, its \(t.dtype) shape \(t.shape) needs \(t.byteCount)", tensor: t.name)
+            }
+            return ContainerEntry(name: t.name, shape: t.shape, dtype: t.dtype, compression: .none, offset: offset, storedLength: written,
+                                  rawLength: written, xxh64: hasher.digest())
+        }
         let data = try model.data(t)
         guard data.count == t.byteCount else {
             throw LLMQError(.invalid, "has \(data.count) bytes of data, its \(t.dtype) shape \(t.shape) needs \(t.byteCount)", tensor: t.name)

@@ -89,8 +89,18 @@ public enum SafetensorsReader {
             t.name = mapped.name
             if layout == .huggingFace, let heads = ropeHeads(mapped.layerTensor, config) {
                 let headDim = config.headDim, rowBytes = t.rows > 0 ? t.byteCount / t.rows : 0
+                let rows = t.rows
                 t.encoding = "rope-permuted"
                 t.decode = { try RopePermutation.apply($0, heads: heads, headDim: headDim, rowBytes: rowBytes, .toInterleaved) }
+                t.stream = { stored, piece, sink in
+                    let step = (piece + headDim - 1) / headDim * headDim
+                    for start in stride(from: 0, to: rows, by: step) {
+                        let end = min(rows, start + step)
+                        try RopePermutation.apply(UnsafeRawBufferPointer(rebasing: stored[start * rowBytes..<end * rowBytes]),
+                                                  heads: (end - start) / headDim, headDim: headDim, rowBytes: rowBytes, .toInterleaved)
+                            .withUnsafeBytes(sink)
+                    }
+                }
             }
             tensors.append(t)
         }

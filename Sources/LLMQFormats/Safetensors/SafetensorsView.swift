@@ -25,12 +25,13 @@ enum SafetensorsView {
                 heads = SafetensorsReader.ropeHeads(HFTensorNames.canonical(hfName: hf)?.layerTensor, c)
             }
             let target = floatType ?? (floatTypes.contains(source.dtype) ? source.dtype : .f32)
-            return view(of: source, named: outName, as: target, permutingHeads: heads, headDim: c.headDim)
+            return view(of: source, in: model, named: outName, as: target, permutingHeads: heads, headDim: c.headDim)
         }
         return try Model(format: model.format, files: model.files, config: c, tensors: tensors, tokenizer: model.tokenizer)
     }
 
-    private static func view(of source: Tensor, named name: String, as target: DType, permutingHeads heads: Int?, headDim: Int) -> Tensor {
+    private static func view(of source: Tensor, in model: Model, named name: String, as target: DType, permutingHeads heads: Int?,
+                             headDim: Int) -> Tensor {
         var t = source
         t.name = name
         let cast = target != source.dtype
@@ -52,6 +53,26 @@ enum SafetensorsView {
             }
             guard let sourceDecode else { return try convert(stored) }
             return try sourceDecode(stored).withUnsafeBytes(convert)
+        }
+        // Piece by piece from the source's own stream; permuted rows go whole heads at a time.
+        let cols = source.cols, sourceRowBytes = source.rowBytes
+        t.stream = { _, rows, sink in
+            let group = heads == nil ? 1 : headDim
+            let piece = (rows + group - 1) / group * group
+            func emit(_ raw: UnsafeRawBufferPointer) throws {
+                let pieceRows = sourceRowBytes > 0 ? raw.count / sourceRowBytes : 0
+                let converted = cast ? try FloatCast.convert(raw, from: sourceType, to: target, count: pieceRows * cols) : nil
+                guard let heads = heads.map({ _ in pieceRows / headDim }) else {
+                    return try converted.map { try $0.withUnsafeBytes(sink) } ?? sink(raw)
+                }
+                func permute(_ bytes: UnsafeRawBufferPointer) throws {
+                    try RopePermutation.apply(bytes, heads: heads, headDim: headDim, rowBytes: rowBytes, .toRotateHalf).withUnsafeBytes(sink)
+                }
+                if let converted { try converted.withUnsafeBytes(permute) } else { try permute(raw) }
+            }
+            let regroup = RowRegrouper(rowBytes: sourceRowBytes, rows: piece)
+            try model.stream(source, rows: piece) { try regroup.add($0, emit) }
+            try regroup.finish(emit)
         }
         return t
     }

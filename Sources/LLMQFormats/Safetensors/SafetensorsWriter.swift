@@ -115,11 +115,14 @@ public enum SafetensorsWriter {
         try out.write(UInt64(header.count))
         try out.write(header)
         for t in ordered {
-            let data = try view.data(t)
-            guard data.count == t.byteCount else {
-                throw LLMQError(.integrity, "has \(data.count) bytes, expected \(t.byteCount)", file: path, tensor: t.name)
+            var written = 0
+            try view.stream(t, rows: t.pieceRows()) { piece in
+                try out.write(piece)
+                written += piece.count
             }
-            try out.write(data)
+            guard written == t.byteCount else {
+                throw LLMQError(.integrity, "has \(written) bytes, expected \(t.byteCount)", file: path, tensor: t.name)
+            }
             view.release(t)
             try wrote()
         }

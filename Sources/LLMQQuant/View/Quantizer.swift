@@ -26,15 +26,23 @@ public enum Quantizer {
         let tensors = zip(source.tensors, plan.entries).map { tensor, entry -> Tensor in
             guard !entry.passesThrough else { return tensor }
             let target = entry.dtype
+            let weights = { @Sendable in search ? try importance?.columnWeights(for: tensor) ?? [Float](repeating: 1, count: tensor.cols) : nil }
+            // Whole (`Model.data`, for the engine) or piece by piece (`Model.stream`, for writers);
+            // the source's decoded copy, if it had to decode, is dropped once encoded.
             return Tensor(name: tensor.name, shape: tensor.shape, dtype: target, fileIndex: generated, offset: 0,
-                          storedByteCount: 0, encoding: "\(tensor.dtype) → \(target)") { _ in
-                // The source's decoded copy (if it had to decode) is dropped once encoded.
-                defer { source.release(tensor) }
-                let weights = search ? try importance?.columnWeights(for: tensor) ?? [Float](repeating: 1, count: tensor.cols) : nil
-                let (bytes, error) = try encoder.encode(source, tensor, as: target, columnWeights: weights, feedback: feedback[tensor.name])
-                stats?.record(error)
-                return bytes
-            }
+                          storedByteCount: 0, encoding: "\(tensor.dtype) → \(target)",
+                          decode: { _ in
+                              defer { source.release(tensor) }
+                              let (bytes, error) = try encoder.encode(source, tensor, as: target, columnWeights: try weights(),
+                                                                      feedback: feedback[tensor.name])
+                              stats?.record(error)
+                              return bytes
+                          },
+                          stream: { _, _, sink in
+                              defer { source.release(tensor) }
+                              stats?.record(try encoder.stream(source, tensor, as: target, columnWeights: try weights(),
+                                                               feedback: feedback[tensor.name], sink))
+                          })
         }
         return try Model(format: FileFormat(name: "quantized", detail: "\(source.format) to \(plan.recipe.base)"),
                          files: source.files + [MappedFile(emptyNamed: "<quantized view of \(source.path)>")],

@@ -2,31 +2,63 @@ import Dispatch
 import LLMQBlocks
 import LLMQCore
 
-/// Re-encodes one tensor into another dtype: rows are split into chunks that the threads take in
-/// turn; each chunk is expanded to fp32 (fp32 sources are read in place), encoded, expanded back
-/// and compared, so the error statistics cost one more pass over data already in cache.
+/// Re-encodes one tensor into another dtype, a piece of rows at a time: the source is streamed
+/// (`Model.stream`), each piece's rows are split into chunks that the threads take in turn, and
+/// each encoded piece goes to the caller before the next is read, so memory holds one piece of
+/// the source and of the output, not the tensor. Each chunk is expanded to fp32 (fp32 sources are
+/// read in place), encoded, expanded back and compared, so the error statistics cost one more
+/// pass over data already in cache.
 struct TensorEncoder {
     let threads: Int
     /// fp32 values per chunk: big enough to amortise the hand-off, small enough for L2.
     static let chunkElements = 1 << 16
+    /// Source bytes per piece: enough chunks to keep every thread busy.
+    static let pieceBytes = 8 << 20
 
-    /// `columnWeights` (one per column), when given, asks for the scale search weighted by them.
-    /// `feedback`, when given and `dtype` can be rounded column by column (`ColumnwiseRoundable`),
-    /// rounds with error feedback (GPTQ) instead.
+    /// The whole tensor at once. `columnWeights` (one per column), when given, asks for the scale
+    /// search weighted by them. `feedback`, when given and `dtype` can be rounded column by column
+    /// (`ColumnwiseRoundable`), rounds with error feedback (GPTQ) instead.
     func encode(_ source: Model, _ tensor: Tensor, as dtype: DType, columnWeights: [Float]? = nil,
                 feedback: ErrorFeedback? = nil) throws -> (bytes: [UInt8], error: TensorError) {
-        guard let outputBytes = dtype.byteCount(shape: tensor.shape) else {
+        var output: [UInt8] = []
+        output.reserveCapacity(dtype.byteCount(shape: tensor.shape) ?? 0)
+        let error = try stream(source, tensor, as: dtype, columnWeights: columnWeights, feedback: feedback) { output.append(contentsOf: $0) }
+        return (output, error)
+    }
+
+    /// Hands the encoded tensor to `sink` in pieces of whole rows. The bytes and the error do not
+    /// depend on the thread count or on how the source cuts its pieces: chunks are always the
+    /// same rows, and their error sums are added up in chunk order.
+    func stream(_ source: Model, _ tensor: Tensor, as dtype: DType, columnWeights: [Float]? = nil, feedback: ErrorFeedback? = nil,
+                _ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> TensorError {
+        guard dtype.byteCount(shape: tensor.shape) != nil else {
             throw LLMQError(.invalid, "rows of \(tensor.cols) are not a whole number of \(dtype) blocks", tensor: tensor.name)
         }
-        let job = Job(input: try source.data(tensor), inputDType: tensor.dtype, dtype: dtype, rows: tensor.rows, cols: tensor.cols,
-                      columnWeights: columnWeights, feedback: feedback)
-        var output = [UInt8](repeating: 0, count: outputBytes)
-        // Per chunk, added up in chunk order afterwards: the error (which a container records) must
-        // not depend on how many threads shared the chunks or which finished first.
-        let sums = Locked([ErrorSums](repeating: ErrorSums(), count: job.chunks))
-        let failure = Locked<LLMQError?>(nil)
-        output.withUnsafeMutableBytes { out in
-            let out = UncheckedBuffer(out)
+        let cols = tensor.cols
+        let rowsPerChunk = max(1, Self.chunkElements / max(cols, 1))
+        let chunksPerPiece = max(1, Self.pieceBytes / max(rowsPerChunk * tensor.rowBytes, 1))
+        // Blocks that run across rows (llama2.c's int8 groups) cannot be cut at rows: one piece.
+        let whole = tensor.dtype.type.spansRows
+        let pieceRows = whole ? max(tensor.rows, 1) : min(max(tensor.rows, 1), rowsPerChunk * chunksPerPiece)
+        let outputRowBytes = cols / dtype.blockSize * dtype.blockBytes
+        let chunkRows = min(rowsPerChunk, tensor.rows)
+        let importance = columnWeights.map { w in (0..<chunkRows).flatMap { _ in w } }
+        var roundable: (ErrorFeedback, any ColumnwiseRoundable.Type)?
+        if let feedback, feedback.width == cols, dtype.isValidBlockSize, let type = dtype.type as? any ColumnwiseRoundable.Type {
+            roundable = (feedback, type)
+        }
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(pieceRows * outputRowBytes, 1), alignment: 64)
+        defer { output.deallocate() }
+        var total = ErrorSums()
+        var firstRow = 0
+        func encodePiece(_ input: UnsafeRawBufferPointer, rows: Int) throws {
+            let job = Job(input: input, inputDType: tensor.dtype, dtype: dtype, rows: rows, cols: cols, firstRow: firstRow,
+                          rowsPerChunk: rowsPerChunk, importance: importance, feedback: roundable)
+            // Per chunk, added up in chunk order afterwards: the error (which a container records)
+            // must not depend on how many threads shared the chunks or which finished first.
+            let sums = Locked([ErrorSums](repeating: ErrorSums(), count: job.chunks))
+            let failure = Locked<LLMQError?>(nil)
+            let out = UncheckedBuffer(UnsafeMutableRawBufferPointer(rebasing: output[0..<rows * outputRowBytes]))
             let parts = max(1, min(threads, job.chunks))
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * job.rowsPerChunk * job.cols)
@@ -44,20 +76,34 @@ struct TensorEncoder {
                     sums.withLock { $0[chunk] = local }
                 }
             }
+            if let e = failure.withLock({ $0 }) { throw e.forTensor(tensor.name) }
+            for chunk in sums.withLock({ $0 }) { total.merge(chunk) }
+            try sink(UnsafeRawBufferPointer(out.buffer))
+            firstRow += rows
         }
-        if let e = failure.withLock({ $0 }) { throw e.forTensor(tensor.name) }
-        let total = sums.withLock { $0 }.reduce(into: ErrorSums()) { $0.merge($1) }
-        return (output, total.result(name: tensor.name, dtype: dtype, count: tensor.elementCount))
+        if whole {
+            try encodePiece(try source.data(tensor), rows: tensor.rows)
+        } else {
+            let rowBytes = tensor.rowBytes
+            func next(_ input: UnsafeRawBufferPointer) throws { try encodePiece(input, rows: rowBytes > 0 ? input.count / rowBytes : 1) }
+            let regroup = RowRegrouper(rowBytes: rowBytes, rows: pieceRows)
+            try source.stream(tensor, rows: pieceRows) { try regroup.add($0, next) }
+            try regroup.finish(next)
+        }
+        return total.result(name: tensor.name, dtype: dtype, count: tensor.elementCount)
     }
 }
 
-/// One tensor's encoding, split into chunks of whole rows that threads process independently.
+/// One piece of a tensor's encoding, split into chunks of whole rows that threads process
+/// independently.
 private struct Job: @unchecked Sendable {
     let input: UnsafeRawBufferPointer
     let inputDType: DType
     let dtype: DType
     let rows: Int
     let cols: Int
+    /// The piece's first row in the tensor, for error messages.
+    let firstRow: Int
     let rowsPerChunk: Int
     let chunks: Int
     /// The input itself when it is aligned fp32.
@@ -68,24 +114,20 @@ private struct Job: @unchecked Sendable {
     /// The error-feedback rounding and the block type it drives, when asked for and the type allows it.
     let feedback: (ErrorFeedback, any ColumnwiseRoundable.Type)?
 
-    init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int, columnWeights: [Float]?,
-         feedback: ErrorFeedback?) {
+    init(input: UnsafeRawBufferPointer, inputDType: DType, dtype: DType, rows: Int, cols: Int, firstRow: Int, rowsPerChunk: Int,
+         importance: [Float]?, feedback: (ErrorFeedback, any ColumnwiseRoundable.Type)?) {
         self.input = input
         self.inputDType = inputDType
         self.dtype = dtype
         self.rows = rows
         self.cols = cols
-        rowsPerChunk = max(1, TensorEncoder.chunkElements / max(cols, 1))
+        self.firstRow = firstRow
+        self.rowsPerChunk = rowsPerChunk
         chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
         let aligned = input.baseAddress.map { Int(bitPattern: $0) % 4 == 0 } ?? false
         floats = inputDType == .f32 && aligned ? input.baseAddress!.assumingMemoryBound(to: Float.self) : nil
-        let chunkRows = min(rowsPerChunk, rows)
-        importance = columnWeights.map { w in (0..<chunkRows).flatMap { _ in w } }
-        if let feedback, feedback.width == cols, dtype.isValidBlockSize, let type = dtype.type as? any ColumnwiseRoundable.Type {
-            self.feedback = (feedback, type)
-        } else {
-            self.feedback = nil
-        }
+        self.importance = importance
+        self.feedback = feedback
     }
 
     /// Encodes rows of `chunk` into their place in `output`; `scratch` holds three chunks of floats.
@@ -110,7 +152,7 @@ private struct Job: @unchecked Sendable {
             feedback.quantize(working, rows: last - first, type: type, blockSize: dtype.blockSize, into: encoded.baseAddress!)
             try Quantize.checkParameters(UnsafeRawBufferPointer(encoded), dtype, type)
         } else {
-            try encode(values, count: elements.count, into: encoded, first: elements.lowerBound)
+            try encode(values, count: elements.count, into: encoded, first: firstRow * cols + elements.lowerBound)
         }
         try Dequantize.elements(dtype, from: UnsafeRawBufferPointer(encoded), range: 0..<elements.count, into: restored)
         sums.add(values, restored, elements.count)
