@@ -61,10 +61,8 @@ public enum Q2_K: SubBlockScaledType {
                     for j in 0..<16 { packed[j] = ls[j] | lm[j] << 4 }
                 } else {
                     var maxScale: Float = 0, maxMin: Float = 0
+                    search(x, L, scales, mins)
                     for j in 0..<16 {
-                        let xj = x + 16 * j
-                        for l in 0..<16 { weight[l] = abs(xj[l]) }
-                        (scales[j], mins[j]) = GGMLSearch.qkx(16, 3, xj, weight, L + 16 * j, aux, rmin: -0.5, rdelta: 0.1, steps: 15, absolute: true)
                         if scales[j] > maxScale { maxScale = scales[j] }
                         if mins[j] > maxMin { maxMin = mins[j] }
                     }
@@ -94,6 +92,34 @@ public enum Q2_K: SubBlockScaledType {
                     }
                 }
                 pack(L, into: block)
+            }
+        }
+    }
+
+    /// `quantize_row_q2_K_ref`'s searches (`GGMLSearch.qkx`, weights |x|, absolute error), eight
+    /// sub-blocks side by side (`GGMLSearch.qkx8`): scales and minimums out, levels to L.
+    private static func search(_ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<UInt8>,
+                               _ scales: UnsafeMutablePointer<Float>, _ mins: UnsafeMutablePointer<Float>) {
+        typealias Lanes = GGMLSearch.Lanes8
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 4 * 16) { scratch in
+            let xT = scratch.baseAddress!, wT = xT + 16, levels = wT + 16, aux = levels + 16
+            for half in 0..<2 {
+                let x0 = x + 128 * half
+                for l in 0..<16 {
+                    var v = Lanes()
+                    for j in 0..<8 { v[j] = x0[16 * j + l] }
+                    xT[l] = v
+                    wT[l] = GGMLSearch.abs8(v)
+                }
+                let (s, m) = GGMLSearch.qkx8(16, 3, xT, wT, levels, aux, rmin: -0.5, rdelta: 0.1, steps: 15, absolute: true)
+                for j in 0..<8 {
+                    scales[8 * half + j] = s[j]
+                    mins[8 * half + j] = m[j]
+                }
+                for l in 0..<16 {
+                    let v = levels[l]
+                    for j in 0..<8 { L[128 * half + 16 * j + l] = UInt8(v[j]) }
+                }
             }
         }
     }
