@@ -17,6 +17,17 @@ extension GGMLSearch {
         return unsafeBitCast(bits, to: Lanes8.self) - 12_582_912
     }
 
+    /// `max(lo, min(hi, nearestInt(f)))` of every lane, as a Float. (Clamped with Float selects:
+    /// with this toolchain stdlib's integer SIMD min/max and masked replaces are not inlined.)
+    @inline(__always)
+    static func nearestInt8(_ f: Lanes8, clampedTo lo: Int32, _ hi: Int32) -> Lanes8 {
+        var l = nearestInt8(f)
+        let top = Float(hi), bottom = Float(lo)
+        l.replace(with: top, where: l .> top)
+        l.replace(with: bottom, where: l .< bottom)
+        return l
+    }
+
     /// `qkx` on eight sub-blocks of n: `x`, `w` hold n transposed vectors; `L` gets the levels,
     /// `aux` is room for n vectors. Per lane the result is `qkx`'s.
     static func qkx8(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Lanes8>, _ w: UnsafePointer<Lanes8>,
@@ -36,14 +47,9 @@ extension GGMLSearch {
         let flat = max .== min, flatMin = min
         let top = Float(nmax)
         @inline(__always) func level(_ i: Int, _ iscale: Lanes8, _ min: Lanes8) -> Lanes8 {
-            var l = nearestInt8(iscale * (x[i] - min))
-            l.replace(with: top, where: l .> top)
-            l.replace(with: 0, where: l .< 0)
-            return l
+            nearestInt8(iscale * (x[i] - min), clampedTo: 0, nmax)
         }
-        @inline(__always) func cost(_ d: Lanes8) -> Lanes8 {
-            absolute ? unsafeBitCast(unsafeBitCast(d, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Lanes8.self) : d * d
-        }
+        @inline(__always) func cost(_ d: Lanes8) -> Lanes8 { absolute ? abs8(d) : d * d }
         var iscale = top / (max - min)
         var scale = 1 / iscale
         var bestError = Lanes8()
@@ -71,7 +77,14 @@ extension GGMLSearch {
             thisMin.replace(with: 0, where: positive)
             thisScale.replace(with: sumXL / sumL2, where: positive)
             var error = Lanes8()
-            for i in 0..<n { error += w[i] * cost(thisScale * aux[i] + thisMin - x[i]) }
+            if absolute {
+                for i in 0..<n { error += w[i] * abs8(thisScale * aux[i] + thisMin - x[i]) }
+            } else {
+                for i in 0..<n {
+                    let d = thisScale * aux[i] + thisMin - x[i]
+                    error += w[i] * (d * d)
+                }
+            }
             let better = (D .> 0) .& (error .< bestError)
             if any(better) {
                 for i in 0..<n { L[i].replace(with: aux[i], where: better) }
@@ -99,13 +112,8 @@ extension GGMLSearch {
             max.replace(with: x[i], where: larger)
         }
         let zero = amax .< groupMaxEps
-        let top = Float(nmax), low = -top, high = top - 1
-        @inline(__always) func level(_ i: Int, _ iscale: Lanes8) -> Lanes8 {
-            var l = nearestInt8(iscale * x[i])
-            l.replace(with: high, where: l .> high)
-            l.replace(with: low, where: l .< low)
-            return l
-        }
+        let top = Float(nmax)
+        @inline(__always) func level(_ i: Int, _ iscale: Lanes8) -> Lanes8 { nearestInt8(iscale * x[i], clampedTo: -nmax, nmax - 1) }
         var iscale = -top / max
         var sumlx = Lanes8(), suml2 = Lanes8()
         for i in 0..<n {

@@ -79,43 +79,43 @@ enum Scales6 {
         typealias Lanes = GGMLSearch.Lanes8
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 24) { scratch in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { bytes in
-              withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 4 * 32) { lanes in
-                let scales = scratch.baseAddress!, mins = scales + 8, sw = mins + 8
-                let ls = bytes.baseAddress!, lm = ls + 8
-                let xT = lanes.baseAddress!, wT = xT + 32, levels = wT + 32, aux = levels + 32
-                var sumX2: Float = 0
-                for l in 0..<256 { sumX2 += x[l] * x[l] }
-                let sigma2 = 2 * sumX2 / 256
-                // The eight sub-blocks searched side by side, one per lane (`GGMLSearch.qkx8`).
-                var sum = Lanes()
-                for l in 0..<32 {
-                    var v = Lanes(), w = Lanes()
-                    for j in 0..<8 {
-                        v[j] = x[32 * j + l]
-                        w[j] = qw[32 * j + l]
+                withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 4 * 32) { lanes in
+                    let scales = scratch.baseAddress!, mins = scales + 8, sw = mins + 8
+                    let ls = bytes.baseAddress!, lm = ls + 8
+                    let xT = lanes.baseAddress!, wT = xT + 32, levels = wT + 32, aux = levels + 32
+                    var sumX2: Float = 0
+                    for l in 0..<256 { sumX2 += x[l] * x[l] }
+                    let sigma2 = 2 * sumX2 / 256
+                    // The eight sub-blocks searched side by side, one per lane (`GGMLSearch.qkx8`).
+                    var sum = Lanes()
+                    for l in 0..<32 {
+                        var v = Lanes(), w = Lanes()
+                        for j in 0..<8 {
+                            v[j] = x[32 * j + l]
+                            w[j] = qw[32 * j + l]
+                        }
+                        xT[l] = v
+                        wT[l] = spread ? w * (sigma2 + v * v).squareRoot() : w
+                        sum += wT[l]
                     }
-                    xT[l] = v
-                    wT[l] = spread ? w * (sigma2 + v * v).squareRoot() : w
-                    sum += wT[l]
+                    for j in 0..<8 { sw[j] = sum[j] }
+                    let (s, m) = GGMLSearch.qkx8(32, nmax, xT, wT, levels, aux, rmin: -0.9, rdelta: 0.05, steps: 36, absolute: false)
+                    for j in 0..<8 {
+                        scales[j] = s[j]
+                        mins[j] = m[j]
+                    }
+                    for l in 0..<32 {
+                        let v = levels[l]
+                        for j in 0..<8 { L[32 * j + l] = UInt8(v[j]) }
+                    }
+                    let d = GGMLSearch.qp(8, 63, scales, ls, sw)
+                    let dm = GGMLSearch.qp(8, 63, mins, lm, sw)
+                    for j in 0..<8 {
+                        pack(clampScales ? Swift.min(63, ls[j]) : ls[j], clampScales ? Swift.min(63, lm[j]) : lm[j], j, into: block)
+                    }
+                    Half.store(d, block, 0)
+                    Half.store(dm, block, 2)
                 }
-                for j in 0..<8 { sw[j] = sum[j] }
-                let (s, m) = GGMLSearch.qkx8(32, nmax, xT, wT, levels, aux, rmin: -0.9, rdelta: 0.05, steps: 36, absolute: false)
-                for j in 0..<8 {
-                    scales[j] = s[j]
-                    mins[j] = m[j]
-                }
-                for l in 0..<32 {
-                    let v = levels[l]
-                    for j in 0..<8 { L[32 * j + l] = UInt8(v[j]) }
-                }
-                let d = GGMLSearch.qp(8, 63, scales, ls, sw)
-                let dm = GGMLSearch.qp(8, 63, mins, lm, sw)
-                for j in 0..<8 {
-                    pack(clampScales ? Swift.min(63, ls[j]) : ls[j], clampScales ? Swift.min(63, lm[j]) : lm[j], j, into: block)
-                }
-                Half.store(d, block, 0)
-                Half.store(dm, block, 2)
-              }
             }
         }
         requantize(x, nmax: nmax, block, levels: L)
@@ -125,7 +125,6 @@ enum Scales6 {
     /// parameters: L = clamp(round((x + dmin·m)/(d·sc)), 0, nmax).
     private static func requantize(_ x: UnsafePointer<Float>, nmax: Int32, _ block: UnsafeRawPointer, levels L: UnsafeMutablePointer<UInt8>) {
         let d = Half.load(block, 0), dmin = Half.load(block, 2)
-        let top = Float(nmax)
         let raw = UnsafeRawPointer(x)
         for j in 0..<8 {
             let (sc, m) = scaleMin(block, j)
@@ -134,9 +133,8 @@ enum Scales6 {
             let ml = dmin * Float(m)
             // Element by element independent: eight at a time, the same division and rounding.
             for i in stride(from: 32 * j, to: 32 * (j + 1), by: 8) {
-                var l = GGMLSearch.nearestInt8((raw.loadUnaligned(fromByteOffset: 4 * i, as: GGMLSearch.Lanes8.self) + ml) / dl)
-                l.replace(with: top, where: l .> top)
-                l.replace(with: 0, where: l .< 0)
+                let l = GGMLSearch.nearestInt8((raw.loadUnaligned(fromByteOffset: 4 * i, as: GGMLSearch.Lanes8.self) + ml) / dl,
+                                               clampedTo: 0, nmax)
                 for k in 0..<8 { L[i + k] = UInt8(l[k]) }
             }
         }

@@ -63,9 +63,8 @@ public enum Q6_K: SubBlockScaledType {
                     if dl == 0 { continue }
                     // Element by element independent: eight at a time, the same division and rounding.
                     for i in stride(from: 16 * j, to: 16 * (j + 1), by: 8) {
-                        var l = GGMLSearch.nearestInt8(raw.loadUnaligned(fromByteOffset: 4 * i, as: GGMLSearch.Lanes8.self) / dl)
-                        l.replace(with: 31, where: l .> 31)
-                        l.replace(with: -32, where: l .< -32)
+                        let l = GGMLSearch.nearestInt8(raw.loadUnaligned(fromByteOffset: 4 * i, as: GGMLSearch.Lanes8.self) / dl,
+                                                       clampedTo: -32, 31)
                         for k in 0..<8 { L[i + k] = Int8(l[k] + 32) }
                     }
                 }
