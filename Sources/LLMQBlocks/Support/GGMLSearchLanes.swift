@@ -148,6 +148,49 @@ extension GGMLSearch {
         return scale
     }
 
+    /// `q3` on eight sub-blocks of n: `x` holds n transposed vectors, `L` gets level + nmax (0 for
+    /// all-zero sub-blocks). Passes continue while any lane changes: a lane whose pass changed
+    /// nothing would change nothing in the next either, which is why the scalar loop stops there.
+    static func q3x8(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Lanes8>, _ L: UnsafeMutablePointer<Lanes8>) -> Lanes8 {
+        var max = Lanes8(), amax = Lanes8()
+        for i in 0..<n {
+            let a = abs8(x[i]), larger = a .> amax
+            amax.replace(with: a, where: larger)
+            max.replace(with: x[i], where: larger)
+        }
+        let zero = amax .< groupMaxEps
+        let top = Float(nmax)
+        let iscale = -top / max
+        var sumlx = Lanes8(), suml2 = Lanes8()
+        for i in 0..<n {
+            let l = nearestInt8(iscale * x[i], clampedTo: -nmax, nmax - 1)
+            L[i] = l
+            let w = x[i] * x[i]
+            sumlx += w * x[i] * l
+            suml2 += w * l * l
+        }
+        for _ in 0..<5 {
+            var changed = SIMDMask<SIMD8<Int32>>()
+            for i in 0..<n {
+                let w = x[i] * x[i], current = L[i]
+                var slx = sumlx - w * x[i] * current
+                var sl2 = suml2 - w * current * current
+                let new = nearestInt8(x[i] * sl2 / slx, clampedTo: -nmax, nmax - 1)
+                let candidate = (slx .> 0) .& (new .!= current)
+                slx += w * x[i] * new
+                sl2 += w * new * new
+                let accept = candidate .& (sl2 .> 0) .& (slx * slx * suml2 .> sumlx * sumlx * sl2)
+                L[i].replace(with: new, where: accept)
+                sumlx.replace(with: slx, where: accept)
+                suml2.replace(with: sl2, where: accept)
+                changed = changed .| accept
+            }
+            if !any(changed) { break }
+        }
+        for i in 0..<n { L[i] = (L[i] + top).replacing(with: 0, where: zero) }
+        return (sumlx / suml2).replacing(with: 0, where: zero .| .!(suml2 .> 0))
+    }
+
     @inline(__always)
     static func abs8(_ v: Lanes8) -> Lanes8 {
         unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Lanes8.self)

@@ -60,8 +60,8 @@ public enum Q3_K: SubBlockScaledType {
                     Half.store(d, block, dOffset)
                 } else {
                     var maxScale: Float = 0, amax: Float = 0
+                    search(x, L, scales)
                     for j in 0..<16 {
-                        scales[j] = GGMLSearch.q3(16, 4, x + 16 * j, L + 16 * j)
                         if abs(scales[j]) > amax {
                             amax = abs(scales[j])
                             maxScale = scales[j]
@@ -79,14 +79,41 @@ public enum Q3_K: SubBlockScaledType {
                     }
                 }
                 let d = Half.load(block, dOffset)
+                let raw = UnsafeRawPointer(x)
                 for j in 0..<16 {
                     let dl = d * Float(scale(packed, j))
                     if dl == 0 { continue }
-                    for i in 16 * j..<16 * (j + 1) {
-                        L[i] = Int8(max(-4, min(3, GGMLSearch.nearestInt(x[i] / dl))) + 4)
+                    // Element by element independent: eight at a time, the same division and rounding.
+                    for i in stride(from: 16 * j, to: 16 * (j + 1), by: 8) {
+                        let l = GGMLSearch.nearestInt8(raw.loadUnaligned(fromByteOffset: 4 * i, as: GGMLSearch.Lanes8.self) / dl,
+                                                       clampedTo: -4, 3)
+                        for k in 0..<8 { L[i + k] = Int8(l[k] + 4) }
                     }
                 }
                 pack(UnsafeRawPointer(L).assumingMemoryBound(to: UInt8.self), into: block)
+            }
+        }
+    }
+
+    /// `quantize_row_q3_K_ref`'s searches (`GGMLSearch.q3`), eight sub-blocks side by side
+    /// (`GGMLSearch.q3x8`): each sub-block's scale to `scales`, its levels + 4 to L.
+    private static func search(_ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>) {
+        typealias Lanes = GGMLSearch.Lanes8
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 2 * 16) { scratch in
+            let xT = scratch.baseAddress!, levels = xT + 16
+            for half in 0..<2 {
+                let x0 = x + 128 * half
+                for l in 0..<16 {
+                    var v = Lanes()
+                    for j in 0..<8 { v[j] = x0[16 * j + l] }
+                    xT[l] = v
+                }
+                let s = GGMLSearch.q3x8(16, 4, xT, levels)
+                for j in 0..<8 { scales[8 * half + j] = s[j] }
+                for l in 0..<16 {
+                    let v = levels[l]
+                    for j in 0..<8 { L[128 * half + 16 * j + l] = Int8(v[j]) }
+                }
             }
         }
     }
