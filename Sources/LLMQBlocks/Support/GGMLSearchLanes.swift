@@ -101,10 +101,10 @@ extension GGMLSearch {
         return (scale, -min)
     }
 
-    /// `qx` weighted by x² (`weights: nil`) on eight sub-blocks of n: `x` holds n transposed
-    /// vectors, `L` gets level + nmax (0 for all-zero sub-blocks), `aux` is room for n vectors.
+    /// `qx` on eight sub-blocks of n: `x` (and `weights`, x² when nil) hold n transposed vectors,
+    /// `L` gets level + nmax (0 for all-zero sub-blocks), `aux` is room for n vectors.
     static func qx8(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Lanes8>, _ L: UnsafeMutablePointer<Lanes8>,
-                     _ aux: UnsafeMutablePointer<Lanes8>) -> Lanes8 {
+                    _ aux: UnsafeMutablePointer<Lanes8>, weights: UnsafePointer<Lanes8>?) -> Lanes8 {
         var max = Lanes8(), amax = Lanes8()
         for i in 0..<n {
             let a = abs8(x[i]), larger = a .> amax
@@ -114,10 +114,11 @@ extension GGMLSearch {
         let zero = amax .< groupMaxEps
         let top = Float(nmax)
         @inline(__always) func level(_ i: Int, _ iscale: Lanes8) -> Lanes8 { nearestInt8(iscale * x[i], clampedTo: -nmax, nmax - 1) }
+        @inline(__always) func weight(_ i: Int) -> Lanes8 { weights?[i] ?? x[i] * x[i] }
         var iscale = -top / max
         var sumlx = Lanes8(), suml2 = Lanes8()
         for i in 0..<n {
-            let l = level(i, iscale), w = x[i] * x[i]
+            let l = level(i, iscale), w = weight(i)
             L[i] = l + top
             sumlx += w * x[i] * l
             suml2 += w * l * l
@@ -129,7 +130,7 @@ extension GGMLSearch {
             sumlx = Lanes8()
             suml2 = Lanes8()
             for i in 0..<n {
-                let l = level(i, iscale), w = x[i] * x[i]
+                let l = level(i, iscale), w = weight(i)
                 aux[i] = l
                 sumlx += w * x[i] * l
                 suml2 += w * l * l

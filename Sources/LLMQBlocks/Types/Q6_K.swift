@@ -37,11 +37,7 @@ public enum Q6_K: SubBlockScaledType {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { subScales in
                 let L = levels.baseAddress!, scales = subScales.baseAddress!
                 var maxScale: Float = 0, maxAbsScale: Float = 0
-                if let qw {
-                    for ib in 0..<16 { scales[ib] = GGMLSearch.qx(16, 32, x + 16 * ib, L + 16 * ib, weights: qw + 16 * ib) }
-                } else {
-                    search(x, L, scales)
-                }
+                search(x, qw, L, scales)
                 for ib in 0..<16 {
                     if abs(scales[ib]) > maxAbsScale {
                         maxAbsScale = abs(scales[ib])
@@ -73,20 +69,24 @@ public enum Q6_K: SubBlockScaledType {
         }
     }
 
-    /// `GGMLSearch.qx` (weights x²) on eight sub-blocks at a time, one per lane
-    /// (`GGMLSearch.qx8`): each sub-block's scale to `scales`, its levels + 32 to L.
-    private static func search(_ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>) {
+    /// `GGMLSearch.qx` (weighted by the importance, else x²) on eight sub-blocks at a time, one per
+    /// lane (`GGMLSearch.qx8`): each sub-block's scale to `scales`, its levels + 32 to L.
+    private static func search(_ x: UnsafePointer<Float>, _ qw: UnsafePointer<Float>?, _ L: UnsafeMutablePointer<Int8>,
+                               _ scales: UnsafeMutablePointer<Float>) {
         typealias Lanes = GGMLSearch.Lanes8
-        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 3 * 16) { scratch in
-            let xT = scratch.baseAddress!, levels = xT + 16, aux = levels + 16
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 4 * 16) { scratch in
+            let xT = scratch.baseAddress!, wT = xT + 16, levels = wT + 16, aux = levels + 16
             for half in 0..<2 {
-                let x0 = x + 128 * half
                 for l in 0..<16 {
-                    var v = Lanes()
-                    for j in 0..<8 { v[j] = x0[16 * j + l] }
+                    var v = Lanes(), w = Lanes()
+                    for j in 0..<8 {
+                        v[j] = x[128 * half + 16 * j + l]
+                        if let qw { w[j] = qw[128 * half + 16 * j + l] }
+                    }
                     xT[l] = v
+                    wT[l] = w
                 }
-                let s = GGMLSearch.qx8(16, 32, xT, levels, aux)
+                let s = GGMLSearch.qx8(16, 32, xT, levels, aux, weights: qw == nil ? nil : UnsafePointer(wT))
                 for j in 0..<8 { scales[8 * half + j] = s[j] }
                 for l in 0..<16 {
                     let v = levels[l]
