@@ -58,7 +58,8 @@ enum GGMLSearch {
     }
 
     /// `make_q3_quants` with do_rmse: levels −nmax..<nmax weighted by x², improved one element at
-    /// a time (five passes at most); L gets level + nmax. Returns the scale.
+    /// a time (five passes at most); L gets level + nmax. Returns the scale. The encoders call the
+    /// lane form, `q3x8`; this is the scalar statement it mirrors.
     static func q3(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>) -> Float {
         var max: Float = 0, amax: Float = 0
         for i in 0..<n where abs(x[i]) > amax {

@@ -33,31 +33,38 @@ enum Scales6 {
     /// Writes the header and each sub-block's levels 0...nmax to L.
     static func reference(_ x: UnsafePointer<Float>, nmax: Int32, rmin: Float, steps: Int, into block: UnsafeMutableRawPointer,
                           levels L: UnsafeMutablePointer<UInt8>) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 16) { scratch in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { aux in
-                let weights = scratch.baseAddress!, scales = weights + 32, mins = scales + 8
-                var maxScale: Float = 0, maxMin: Float = 0
-                for j in 0..<8 {
-                    let xj = x + 32 * j
-                    var sumX2: Float = 0
-                    for l in 0..<32 { sumX2 += xj[l] * xj[l] }
-                    let average = (sumX2 / 32).squareRoot()
-                    for l in 0..<32 { weights[l] = average + abs(xj[l]) }
-                    (scales[j], mins[j]) = GGMLSearch.qkx(32, nmax, xj, weights, L + 32 * j, aux.baseAddress!,
-                                                          rmin: rmin, rdelta: 0.1, steps: steps, absolute: false)
-                    if scales[j] > maxScale { maxScale = scales[j] }
-                    if mins[j] > maxMin { maxMin = mins[j] }
-                }
-                let inverseScale = maxScale > 0 ? 63 / maxScale : 0
-                let inverseMin = maxMin > 0 ? 63 / maxMin : 0
-                for j in 0..<8 {
-                    let ls = Swift.min(63, UInt8(truncatingIfNeeded: GGMLSearch.nearestInt(inverseScale * scales[j])))
-                    let lm = Swift.min(63, UInt8(truncatingIfNeeded: GGMLSearch.nearestInt(inverseMin * mins[j])))
-                    pack(ls, lm, j, into: block)
-                }
-                Half.store(maxScale / 63, block, 0)
-                Half.store(maxMin / 63, block, 2)
+        typealias Lanes = GGMLSearch.Lanes8
+        // The eight sub-blocks searched side by side, one per lane (`GGMLSearch.qkx8`).
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 4 * 32) { scratch in
+            let xT = scratch.baseAddress!, wT = xT + 32, levels = wT + 32, aux = levels + 32
+            for l in 0..<32 {
+                var v = Lanes()
+                for j in 0..<8 { v[j] = x[32 * j + l] }
+                xT[l] = v
             }
+            var sumX2 = Lanes()
+            for l in 0..<32 { sumX2 += xT[l] * xT[l] }
+            let average = (sumX2 / 32).squareRoot()
+            for l in 0..<32 { wT[l] = average + GGMLSearch.abs8(xT[l]) }
+            let (scales, mins) = GGMLSearch.qkx8(32, nmax, xT, wT, levels, aux, rmin: rmin, rdelta: 0.1, steps: steps, absolute: false)
+            for l in 0..<32 {
+                let v = levels[l]
+                for j in 0..<8 { L[32 * j + l] = UInt8(v[j]) }
+            }
+            var maxScale: Float = 0, maxMin: Float = 0
+            for j in 0..<8 {
+                if scales[j] > maxScale { maxScale = scales[j] }
+                if mins[j] > maxMin { maxMin = mins[j] }
+            }
+            let inverseScale = maxScale > 0 ? 63 / maxScale : 0
+            let inverseMin = maxMin > 0 ? 63 / maxMin : 0
+            for j in 0..<8 {
+                let ls = Swift.min(63, UInt8(truncatingIfNeeded: GGMLSearch.nearestInt(inverseScale * scales[j])))
+                let lm = Swift.min(63, UInt8(truncatingIfNeeded: GGMLSearch.nearestInt(inverseMin * mins[j])))
+                pack(ls, lm, j, into: block)
+            }
+            Half.store(maxScale / 63, block, 0)
+            Half.store(maxMin / 63, block, 2)
         }
         requantize(x, nmax: nmax, block, levels: L)
     }
@@ -69,29 +76,46 @@ enum Scales6 {
     /// packing, Q4_K does not.
     static func weighted(_ x: UnsafePointer<Float>, _ qw: UnsafePointer<Float>, spread: Bool, nmax: Int32, clampScales: Bool,
                          into block: UnsafeMutableRawPointer, levels L: UnsafeMutablePointer<UInt8>) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 24) { scratch in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { bytes in
-                let weights = scratch.baseAddress!, scales = weights + 32, mins = scales + 8, sw = mins + 8
-                let aux = bytes.baseAddress!, ls = aux + 32, lm = ls + 8
-                var sumX2: Float = 0
-                for l in 0..<256 { sumX2 += x[l] * x[l] }
-                let sigma2 = 2 * sumX2 / 256
-                for j in 0..<8 {
-                    let xj = x + 32 * j
-                    for l in 0..<32 { weights[l] = spread ? qw[32 * j + l] * (sigma2 + xj[l] * xj[l]).squareRoot() : qw[32 * j + l] }
-                    var sum: Float = 0
-                    for l in 0..<32 { sum += weights[l] }
-                    sw[j] = sum
-                    (scales[j], mins[j]) = GGMLSearch.qkx(32, nmax, xj, weights, L + 32 * j, aux,
-                                                          rmin: -0.9, rdelta: 0.05, steps: 36, absolute: false)
+        typealias Lanes = GGMLSearch.Lanes8
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 24) { scratch in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { bytes in
+                withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 4 * 32) { lanes in
+                    let scales = scratch.baseAddress!, mins = scales + 8, sw = mins + 8
+                    let ls = bytes.baseAddress!, lm = ls + 8
+                    let xT = lanes.baseAddress!, wT = xT + 32, levels = wT + 32, aux = levels + 32
+                    var sumX2: Float = 0
+                    for l in 0..<256 { sumX2 += x[l] * x[l] }
+                    let sigma2 = 2 * sumX2 / 256
+                    // The eight sub-blocks searched side by side, one per lane (`GGMLSearch.qkx8`).
+                    var sum = Lanes()
+                    for l in 0..<32 {
+                        var v = Lanes(), w = Lanes()
+                        for j in 0..<8 {
+                            v[j] = x[32 * j + l]
+                            w[j] = qw[32 * j + l]
+                        }
+                        xT[l] = v
+                        wT[l] = spread ? w * (sigma2 + v * v).squareRoot() : w
+                        sum += wT[l]
+                    }
+                    for j in 0..<8 { sw[j] = sum[j] }
+                    let (s, m) = GGMLSearch.qkx8(32, nmax, xT, wT, levels, aux, rmin: -0.9, rdelta: 0.05, steps: 36, absolute: false)
+                    for j in 0..<8 {
+                        scales[j] = s[j]
+                        mins[j] = m[j]
+                    }
+                    for l in 0..<32 {
+                        let v = levels[l]
+                        for j in 0..<8 { L[32 * j + l] = UInt8(v[j]) }
+                    }
+                    let d = GGMLSearch.qp(8, 63, scales, ls, sw)
+                    let dm = GGMLSearch.qp(8, 63, mins, lm, sw)
+                    for j in 0..<8 {
+                        pack(clampScales ? Swift.min(63, ls[j]) : ls[j], clampScales ? Swift.min(63, lm[j]) : lm[j], j, into: block)
+                    }
+                    Half.store(d, block, 0)
+                    Half.store(dm, block, 2)
                 }
-                let d = GGMLSearch.qp(8, 63, scales, ls, sw)
-                let m = GGMLSearch.qp(8, 63, mins, lm, sw)
-                for j in 0..<8 {
-                    pack(clampScales ? Swift.min(63, ls[j]) : ls[j], clampScales ? Swift.min(63, lm[j]) : lm[j], j, into: block)
-                }
-                Half.store(d, block, 0)
-                Half.store(m, block, 2)
             }
         }
         requantize(x, nmax: nmax, block, levels: L)
@@ -101,13 +125,17 @@ enum Scales6 {
     /// parameters: L = clamp(round((x + dmin·m)/(d·sc)), 0, nmax).
     private static func requantize(_ x: UnsafePointer<Float>, nmax: Int32, _ block: UnsafeRawPointer, levels L: UnsafeMutablePointer<UInt8>) {
         let d = Half.load(block, 0), dmin = Half.load(block, 2)
+        let raw = UnsafeRawPointer(x)
         for j in 0..<8 {
             let (sc, m) = scaleMin(block, j)
             let dl = d * Float(sc)
             if dl == 0 { continue }
             let ml = dmin * Float(m)
-            for i in 32 * j..<32 * (j + 1) {
-                L[i] = UInt8(Swift.max(0, Swift.min(nmax, GGMLSearch.nearestInt((x[i] + ml) / dl))))
+            // Element by element independent: eight at a time, the same division and rounding.
+            for i in stride(from: 32 * j, to: 32 * (j + 1), by: 8) {
+                let l = GGMLSearch.nearestInt8((raw.loadUnaligned(fromByteOffset: 4 * i, as: GGMLSearch.Lanes8.self) + ml) / dl,
+                                               clampedTo: 0, nmax)
+                for k in 0..<8 { L[i + k] = UInt8(l[k]) }
             }
         }
     }

@@ -47,24 +47,15 @@ public enum Q2_K: SubBlockScaledType {
                     var sumX2: Float = 0
                     for j in 0..<256 { sumX2 += x[j] * x[j] }
                     let sigma2 = sumX2 / 256
-                    for j in 0..<16 {
-                        let xj = x + 16 * j
-                        for l in 0..<16 { weight[l] = spread ? qw[16 * j + l] * (sigma2 + xj[l] * xj[l]).squareRoot() : qw[16 * j + l] }
-                        var sum: Float = 0
-                        for l in 0..<16 { sum += weight[l] }
-                        sw[j] = sum
-                        (scales[j], mins[j]) = GGMLSearch.qkx(16, 3, xj, weight, L + 16 * j, aux, rmin: -0.9, rdelta: 0.05, steps: 36, absolute: false)
-                    }
+                    search(x, qw, sigma2: spread ? sigma2 : nil, L, scales, mins, sw)
                     let d = GGMLSearch.qp(16, 15, scales, ls, sw), m = GGMLSearch.qp(16, 15, mins, lm, sw)
                     Half.store(d, block, dOffset)
                     Half.store(m, block, dminOffset)
                     for j in 0..<16 { packed[j] = ls[j] | lm[j] << 4 }
                 } else {
                     var maxScale: Float = 0, maxMin: Float = 0
+                    search(x, nil, L, scales, mins)
                     for j in 0..<16 {
-                        let xj = x + 16 * j
-                        for l in 0..<16 { weight[l] = abs(xj[l]) }
-                        (scales[j], mins[j]) = GGMLSearch.qkx(16, 3, xj, weight, L + 16 * j, aux, rmin: -0.5, rdelta: 0.1, steps: 15, absolute: true)
                         if scales[j] > maxScale { maxScale = scales[j] }
                         if mins[j] > maxMin { maxMin = mins[j] }
                     }
@@ -94,6 +85,49 @@ public enum Q2_K: SubBlockScaledType {
                     }
                 }
                 pack(L, into: block)
+            }
+        }
+    }
+
+    /// The scale searches (`GGMLSearch.qkx`), eight sub-blocks side by side (`GGMLSearch.qkx8`):
+    /// without importance `quantize_row_q2_K_ref`'s (weights |x|, absolute error), with it
+    /// `quantize_row_q2_K_impl`'s (weights importance·√(σ² + x²), or the importance alone when
+    /// `sigma2` is nil; each sub-block's total weight to `sw`). Scales and minimums out, levels to L.
+    private static func search(_ x: UnsafePointer<Float>, _ qw: UnsafePointer<Float>?, sigma2: Float? = nil,
+                               _ L: UnsafeMutablePointer<UInt8>, _ scales: UnsafeMutablePointer<Float>,
+                               _ mins: UnsafeMutablePointer<Float>, _ sw: UnsafeMutablePointer<Float>? = nil) {
+        typealias Lanes = GGMLSearch.Lanes8
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 4 * 16) { scratch in
+            let xT = scratch.baseAddress!, wT = xT + 16, levels = wT + 16, aux = levels + 16
+            for half in 0..<2 {
+                let x0 = x + 128 * half
+                var sum = Lanes()
+                for l in 0..<16 {
+                    var v = Lanes()
+                    for j in 0..<8 { v[j] = x0[16 * j + l] }
+                    xT[l] = v
+                    if let qw {
+                        var w = Lanes()
+                        for j in 0..<8 { w[j] = qw[128 * half + 16 * j + l] }
+                        if let sigma2 { w = w * (sigma2 + v * v).squareRoot() }
+                        wT[l] = w
+                        sum += w
+                    } else {
+                        wT[l] = GGMLSearch.abs8(v)
+                    }
+                }
+                let (s, m) = qw == nil
+                    ? GGMLSearch.qkx8(16, 3, xT, wT, levels, aux, rmin: -0.5, rdelta: 0.1, steps: 15, absolute: true)
+                    : GGMLSearch.qkx8(16, 3, xT, wT, levels, aux, rmin: -0.9, rdelta: 0.05, steps: 36, absolute: false)
+                for j in 0..<8 {
+                    scales[8 * half + j] = s[j]
+                    mins[8 * half + j] = m[j]
+                    sw?[8 * half + j] = sum[j]
+                }
+                for l in 0..<16 {
+                    let v = levels[l]
+                    for j in 0..<8 { L[128 * half + 16 * j + l] = UInt8(v[j]) }
+                }
             }
         }
     }

@@ -47,21 +47,14 @@ public enum Q3_K: SubBlockScaledType {
                     var sumX2: Float = 0
                     for j in 0..<256 { sumX2 += x[j] * x[j] }
                     let sigma2 = 2 * sumX2 / 256
-                    for j in 0..<16 {
-                        let xj = x + 16 * j
-                        for l in 0..<16 { weight[l] = spread ? qw[16 * j + l] * (sigma2 + xj[l] * xj[l]).squareRoot() : qw[16 * j + l] }
-                        var sum: Float = 0
-                        for l in 0..<16 { sum += weight[l] }
-                        sw[j] = sum
-                        scales[j] = GGMLSearch.qx(16, 4, xj, L + 16 * j, weights: weight)
-                    }
+                    weightedSearch(x, qw, sigma2: spread ? sigma2 : nil, L, scales, sw)
                     let d = GGMLSearch.qx(16, 32, scales, Ls, weights: sw)
                     for j in 0..<16 { packScale(UInt8(bitPattern: Ls[j]), j, packed) }
                     Half.store(d, block, dOffset)
                 } else {
                     var maxScale: Float = 0, amax: Float = 0
+                    search(x, L, scales)
                     for j in 0..<16 {
-                        scales[j] = GGMLSearch.q3(16, 4, x + 16 * j, L + 16 * j)
                         if abs(scales[j]) > amax {
                             amax = abs(scales[j])
                             maxScale = scales[j]
@@ -79,14 +72,76 @@ public enum Q3_K: SubBlockScaledType {
                     }
                 }
                 let d = Half.load(block, dOffset)
+                let raw = UnsafeRawPointer(x)
                 for j in 0..<16 {
                     let dl = d * Float(scale(packed, j))
                     if dl == 0 { continue }
-                    for i in 16 * j..<16 * (j + 1) {
-                        L[i] = Int8(max(-4, min(3, GGMLSearch.nearestInt(x[i] / dl))) + 4)
+                    // Element by element independent: eight at a time, the same division and rounding.
+                    for i in stride(from: 16 * j, to: 16 * (j + 1), by: 8) {
+                        let l = GGMLSearch.nearestInt8(raw.loadUnaligned(fromByteOffset: 4 * i, as: GGMLSearch.Lanes8.self) / dl,
+                                                       clampedTo: -4, 3)
+                        for k in 0..<8 { L[i + k] = Int8(l[k] + 4) }
                     }
                 }
                 pack(UnsafeRawPointer(L).assumingMemoryBound(to: UInt8.self), into: block)
+            }
+        }
+    }
+
+    /// `quantize_row_q3_K_ref`'s searches (`GGMLSearch.q3`), eight sub-blocks side by side
+    /// (`GGMLSearch.q3x8`): each sub-block's scale to `scales`, its levels + 4 to L.
+    private static func search(_ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>) {
+        typealias Lanes = GGMLSearch.Lanes8
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 2 * 16) { scratch in
+            let xT = scratch.baseAddress!, levels = xT + 16
+            for half in 0..<2 {
+                let x0 = x + 128 * half
+                for l in 0..<16 {
+                    var v = Lanes()
+                    for j in 0..<8 { v[j] = x0[16 * j + l] }
+                    xT[l] = v
+                }
+                let s = GGMLSearch.q3x8(16, 4, xT, levels)
+                for j in 0..<8 { scales[8 * half + j] = s[j] }
+                for l in 0..<16 {
+                    let v = levels[l]
+                    for j in 0..<8 { L[128 * half + 16 * j + l] = Int8(v[j]) }
+                }
+            }
+        }
+    }
+
+    /// `quantize_row_q3_K_impl`'s searches (`GGMLSearch.qx` weighted by importance·√(σ² + x²), or
+    /// by the importance alone when `sigma2` is nil), eight sub-blocks side by side
+    /// (`GGMLSearch.qx8`): scales, each sub-block's total weight to `sw`, levels + 4 to L.
+    private static func weightedSearch(_ x: UnsafePointer<Float>, _ qw: UnsafePointer<Float>, sigma2: Float?,
+                                       _ L: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>,
+                                       _ sw: UnsafeMutablePointer<Float>) {
+        typealias Lanes = GGMLSearch.Lanes8
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 4 * 16) { scratch in
+            let xT = scratch.baseAddress!, wT = xT + 16, levels = wT + 16, aux = levels + 16
+            for half in 0..<2 {
+                var sum = Lanes()
+                for l in 0..<16 {
+                    var v = Lanes(), w = Lanes()
+                    for j in 0..<8 {
+                        v[j] = x[128 * half + 16 * j + l]
+                        w[j] = qw[128 * half + 16 * j + l]
+                    }
+                    xT[l] = v
+                    if let sigma2 { w = w * (sigma2 + v * v).squareRoot() }
+                    wT[l] = w
+                    sum += w
+                }
+                let s = GGMLSearch.qx8(16, 4, xT, levels, aux, weights: UnsafePointer(wT))
+                for j in 0..<8 {
+                    scales[8 * half + j] = s[j]
+                    sw[8 * half + j] = sum[j]
+                }
+                for l in 0..<16 {
+                    let v = levels[l]
+                    for j in 0..<8 { L[128 * half + 16 * j + l] = Int8(v[j]) }
+                }
             }
         }
     }

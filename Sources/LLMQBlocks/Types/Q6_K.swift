@@ -37,8 +37,8 @@ public enum Q6_K: SubBlockScaledType {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { subScales in
                 let L = levels.baseAddress!, scales = subScales.baseAddress!
                 var maxScale: Float = 0, maxAbsScale: Float = 0
+                search(x, qw, L, scales)
                 for ib in 0..<16 {
-                    scales[ib] = GGMLSearch.qx(16, 32, x + 16 * ib, L + 16 * ib, weights: qw.map { $0 + 16 * ib })
                     if abs(scales[ib]) > maxAbsScale {
                         maxAbsScale = abs(scales[ib])
                         maxScale = scales[ib]
@@ -53,14 +53,45 @@ public enum Q6_K: SubBlockScaledType {
                 let stored = (block + scalesOffset).assumingMemoryBound(to: Int8.self)
                 for ib in 0..<16 { stored[ib] = Int8(truncatingIfNeeded: min(127, GGMLSearch.nearestInt(iscale * scales[ib]))) }
                 let d = Half.load(block, dOffset)
+                let raw = UnsafeRawPointer(x)
                 for j in 0..<16 {
                     let dl = d * Float(stored[j])
                     if dl == 0 { continue }
-                    for i in 16 * j..<16 * (j + 1) {
-                        L[i] = Int8(max(-32, min(31, GGMLSearch.nearestInt(x[i] / dl))) + 32)
+                    // Element by element independent: eight at a time, the same division and rounding.
+                    for i in stride(from: 16 * j, to: 16 * (j + 1), by: 8) {
+                        let l = GGMLSearch.nearestInt8(raw.loadUnaligned(fromByteOffset: 4 * i, as: GGMLSearch.Lanes8.self) / dl,
+                                                       clampedTo: -32, 31)
+                        for k in 0..<8 { L[i + k] = Int8(l[k] + 32) }
                     }
                 }
                 pack(UnsafeRawPointer(L).assumingMemoryBound(to: UInt8.self), into: block)
+            }
+        }
+    }
+
+    /// `GGMLSearch.qx` (weighted by the importance, else x²) on eight sub-blocks at a time, one per
+    /// lane (`GGMLSearch.qx8`): each sub-block's scale to `scales`, its levels + 32 to L.
+    private static func search(_ x: UnsafePointer<Float>, _ qw: UnsafePointer<Float>?, _ L: UnsafeMutablePointer<Int8>,
+                               _ scales: UnsafeMutablePointer<Float>) {
+        typealias Lanes = GGMLSearch.Lanes8
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 4 * 16) { scratch in
+            let xT = scratch.baseAddress!, wT = xT + 16, levels = wT + 16, aux = levels + 16
+            for half in 0..<2 {
+                for l in 0..<16 {
+                    var v = Lanes(), w = Lanes()
+                    for j in 0..<8 {
+                        v[j] = x[128 * half + 16 * j + l]
+                        if let qw { w[j] = qw[128 * half + 16 * j + l] }
+                    }
+                    xT[l] = v
+                    wT[l] = w
+                }
+                let s = GGMLSearch.qx8(16, 32, xT, levels, aux, weights: qw == nil ? nil : UnsafePointer(wT))
+                for j in 0..<8 { scales[8 * half + j] = s[j] }
+                for l in 0..<16 {
+                    let v = levels[l]
+                    for j in 0..<8 { L[128 * half + 16 * j + l] = Int8(v[j]) }
+                }
             }
         }
     }
