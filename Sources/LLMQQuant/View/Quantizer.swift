@@ -40,8 +40,11 @@ public enum Quantizer {
                           },
                           stream: { _, _, sink in
                               defer { source.release(tensor) }
-                              stats?.record(try encoder.stream(source, tensor, as: target, columnWeights: try weights(),
-                                                               feedback: feedback[tensor.name], sink))
+                              // Encoded first: `stats?.record(try encoder.stream(…))` would skip the
+                              // encoding itself when no one collects statistics.
+                              let error = try encoder.stream(source, tensor, as: target, columnWeights: try weights(),
+                                                             feedback: feedback[tensor.name], sink)
+                              stats?.record(error)
                           })
         }
         return try Model(format: FileFormat(name: "quantized", detail: "\(source.format) to \(plan.recipe.base)"),
