@@ -156,4 +156,41 @@ enum Scales6 {
         Half.store(p.dmin, block, 2)
         for j in 0..<8 { pack(UInt8(p.scales[j]), UInt8(p.mins[j]), j, into: block) }
     }
+
+    /// How a type of eight 6-bit scaled sub-blocks (q4_K, q5_K) searches and stores its levels.
+    struct Settings: Sendable {
+        let nmax: Int32
+        let rmin: Float
+        let steps: Int
+        let clampWeightedScales: Bool
+        let blockBytes: Int
+        let pack: @Sendable (UnsafePointer<UInt8>, UnsafeMutableRawPointer) -> Void
+    }
+
+    /// `encodeBlocks` of such a type: the reference search without importance; with it, the best
+    /// of the reference, the weighted search and the weighted search without spreading (`BestOf`).
+    static func encodeBlocks<T: SubBlockScaledType>(_ type: T.Type, _ settings: Settings, _ x: UnsafePointer<Float>, count: Int,
+                                                    importance: UnsafePointer<Float>?, into out: UnsafeMutableRawPointer) {
+        guard let importance else {
+            for b in 0..<count { encode(x + 256 * b, settings, importance: nil, into: out + settings.blockBytes * b) }
+            return
+        }
+        BestOf.encode(type, x, count: count, groupSize: 256, importance: importance, into: out,
+                      [{ x, _, block in encode(x, settings, importance: nil, into: block) },
+                       { x, w, block in encode(x, settings, importance: w, into: block) },
+                       { x, w, block in encode(x, settings, importance: w, spread: false, into: block) }])
+    }
+
+    static func encode(_ x: UnsafePointer<Float>, _ settings: Settings, importance: UnsafePointer<Float>?, spread: Bool = true,
+                       into block: UnsafeMutableRawPointer) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { levels in
+            let L = levels.baseAddress!
+            if let importance {
+                weighted(x, importance, spread: spread, nmax: settings.nmax, clampScales: settings.clampWeightedScales, into: block, levels: L)
+            } else {
+                reference(x, nmax: settings.nmax, rmin: settings.rmin, steps: settings.steps, into: block, levels: L)
+            }
+            settings.pack(L, block)
+        }
+    }
 }

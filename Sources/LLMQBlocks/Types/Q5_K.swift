@@ -22,29 +22,12 @@ public enum Q5_K: SubBlockScaledType {
     public static func blockBytes(groupSize: Int) -> Int { 176 }
     public static func halfParameters(groupSize: Int) -> [Int] { [0, 2] }
 
+    static let settings = Scales6.Settings(nmax: 31, rmin: -0.5, steps: 15, clampWeightedScales: true, blockBytes: 176,
+                                           pack: { pack($0, into: $1) })
+
     public static func encodeBlocks(_ x: UnsafePointer<Float>, count: Int, groupSize: Int, importance: UnsafePointer<Float>?,
                                     into out: UnsafeMutableRawPointer) {
-        guard let importance else {
-            for b in 0..<count { encode(x + 256 * b, importance: nil, into: out + 176 * b) }
-            return
-        }
-        BestOf.encode(Self.self, x, count: count, groupSize: 256, importance: importance, into: out,
-                      [{ x, _, block in encode(x, importance: nil, into: block) },
-                       { x, w, block in encode(x, importance: w, into: block) },
-                       { x, w, block in encode(x, importance: w, spread: false, into: block) }])
-    }
-
-    static func encode(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, spread: Bool = true,
-                       into block: UnsafeMutableRawPointer) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { levels in
-            let L = levels.baseAddress!
-            if let importance {
-                Scales6.weighted(x, importance, spread: spread, nmax: 31, clampScales: true, into: block, levels: L)
-            } else {
-                Scales6.reference(x, nmax: 31, rmin: -0.5, steps: 15, into: block, levels: L)
-            }
-            pack(L, into: block)
-        }
+        Scales6.encodeBlocks(Self.self, settings, x, count: count, importance: importance, into: out)
     }
 
     private static func pack(_ L: UnsafePointer<UInt8>, into block: UnsafeMutableRawPointer) {
