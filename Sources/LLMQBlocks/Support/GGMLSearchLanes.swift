@@ -101,16 +101,24 @@ extension GGMLSearch {
         return (scale, -min)
     }
 
-    /// `qx` on eight sub-blocks of n: `x` (and `weights`, x² when nil) hold n transposed vectors,
-    /// `L` gets level + nmax (0 for all-zero sub-blocks), `aux` is room for n vectors.
-    static func qx8(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Lanes8>, _ L: UnsafeMutablePointer<Lanes8>,
-                    _ aux: UnsafeMutablePointer<Lanes8>, weights: UnsafePointer<Lanes8>?) -> Lanes8 {
+    /// Per lane, the value of largest magnitude (the first of equal ones, as ggml's loops keep) and
+    /// that magnitude: where `qx` and `q3` anchor their scales.
+    @inline(__always)
+    static func signedMax8(_ n: Int, _ x: UnsafePointer<Lanes8>) -> (max: Lanes8, amax: Lanes8) {
         var max = Lanes8(), amax = Lanes8()
         for i in 0..<n {
             let a = abs8(x[i]), larger = a .> amax
             amax.replace(with: a, where: larger)
             max.replace(with: x[i], where: larger)
         }
+        return (max, amax)
+    }
+
+    /// `qx` on eight sub-blocks of n: `x` (and `weights`, x² when nil) hold n transposed vectors,
+    /// `L` gets level + nmax (0 for all-zero sub-blocks), `aux` is room for n vectors.
+    static func qx8(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Lanes8>, _ L: UnsafeMutablePointer<Lanes8>,
+                    _ aux: UnsafeMutablePointer<Lanes8>, weights: UnsafePointer<Lanes8>?) -> Lanes8 {
+        let (max, amax) = signedMax8(n, x)
         let zero = amax .< groupMaxEps
         let top = Float(nmax)
         @inline(__always) func level(_ i: Int, _ iscale: Lanes8) -> Lanes8 { nearestInt8(iscale * x[i], clampedTo: -nmax, nmax - 1) }
@@ -153,12 +161,7 @@ extension GGMLSearch {
     /// all-zero sub-blocks). Passes continue while any lane changes: a lane whose pass changed
     /// nothing would change nothing in the next either, which is why the scalar loop stops there.
     static func q3x8(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Lanes8>, _ L: UnsafeMutablePointer<Lanes8>) -> Lanes8 {
-        var max = Lanes8(), amax = Lanes8()
-        for i in 0..<n {
-            let a = abs8(x[i]), larger = a .> amax
-            amax.replace(with: a, where: larger)
-            max.replace(with: x[i], where: larger)
-        }
+        let (max, amax) = signedMax8(n, x)
         let zero = amax .< groupMaxEps
         let top = Float(nmax)
         let iscale = -top / max
