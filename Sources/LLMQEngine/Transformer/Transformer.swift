@@ -177,7 +177,7 @@ struct KVCacheLayer {
                 out o: UnsafeMutablePointer<Float>) {
         let kh = keys(of: kvHead), vh = values(of: kvHead)
         for t in 0..<positions {
-            att[t] = DotF32.dot(UnsafeRawPointer(kh + t * headDim), q, headDim) * scale
+            att[t] = FloatDot.dot(UnsafeRawPointer(kh + t * headDim), q, headDim) * scale
         }
         Self.softmax(att, positions)
         // Up to 64 output values stay in eight registers while the positions pass: each value row
