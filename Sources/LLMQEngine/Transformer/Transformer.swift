@@ -47,8 +47,8 @@ public final class Transformer {
             Ops.rmsnorm(xb, x, layer.attnNorm, dim, eps: c.normEpsilon)
             activationObserver?.observe(.attention(layer: l), xb, rows: 1, width: dim)
             matvec([layer.wq, layer.wk, layer.wv], xb, [s.q, s.k, s.v])
-            rope.apply(s.q, heads: c.headCount, position: pos)
-            rope.apply(s.k, heads: c.kvHeadCount, position: pos)
+            rope.apply(s.q, heads: c.headCount, position: pos, rotateHalf: layer.rotateHalf)
+            rope.apply(s.k, heads: c.kvHeadCount, position: pos, rotateHalf: layer.rotateHalf)
             KVCacheLayer(transformer: self, layer: l).store(keys: s.k, values: s.v, from: pos, count: 1)
 
             attention(layer: l, pos: pos, out: xb)
