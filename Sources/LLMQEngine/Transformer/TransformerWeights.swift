@@ -14,8 +14,8 @@ public final class TransformerWeights: @unchecked Sendable {
         public let down: WeightMatrix               // (dim, hidden)   llama2.c w2
         public let up: WeightMatrix                 // (hidden, dim)   llama2.c w3
         /// wq and wk are a Hugging Face checkpoint's rows as stored, each head's in rotate-half
-        /// order: RoPE rotates halves instead of neighbours. The attention scores are the same
-        /// (queries and keys are permuted alike), and the 2 × dim² projections need no copy.
+        /// order, so the 2 × dim² projections need no permuted copy: RoPE takes its pairs from
+        /// the halves and writes them interleaved (`Rope.apply`).
         public let rotateHalf: Bool
     }
 
