@@ -76,11 +76,7 @@ public final class Model: @unchecked Sendable {
     /// pages are touched; encoded ones are decoded once and kept.
     public func data(_ tensor: Tensor) throws -> UnsafeRawBufferPointer {
         let file = files[tensor.fileIndex]
-        let stored = try file.slice(offset: tensor.offset, length: tensor.storedByteCount, what: "tensor '\(tensor.name)'")
-        if let verify = tensor.verify, !verified.withLock({ $0.contains(tensor.name) }) {
-            do { try verify(stored) } catch let e as LLMQError { throw e.forTensor(tensor.name).inFile(file.path) }
-            verified.withLock { _ = $0.insert(tensor.name) }
-        }
+        let stored = try storedData(tensor)
         guard let decode = tensor.decode else { return stored }
         if let hit = decoded.withLock({ $0[tensor.name] }) { return UnsafeRawBufferPointer(hit) }
         let bytes: [UInt8]
@@ -96,6 +92,18 @@ public final class Model: @unchecked Sendable {
             return buffer
         }
         return UnsafeRawBufferPointer(start: kept.baseAddress, count: bytes.count)
+    }
+
+    /// The tensor's stored bytes (checked by its `verify` once), whether or not they need decoding:
+    /// for consumers that understand the stored form (`Tensor.storedRowOrder`).
+    public func storedData(_ tensor: Tensor) throws -> UnsafeRawBufferPointer {
+        let file = files[tensor.fileIndex]
+        let stored = try file.slice(offset: tensor.offset, length: tensor.storedByteCount, what: "tensor '\(tensor.name)'")
+        if let verify = tensor.verify, !verified.withLock({ $0.contains(tensor.name) }) {
+            do { try verify(stored) } catch let e as LLMQError { throw e.forTensor(tensor.name).inFile(file.path) }
+            verified.withLock { _ = $0.insert(tensor.name) }
+        }
+        return stored
     }
 
     public func data(named name: String) throws -> UnsafeRawBufferPointer {

@@ -19,6 +19,16 @@ public struct Tensor: Sendable {
     /// Produces what `decode` does in pieces of whole rows, so that a writer never holds the whole
     /// tensor (`Model.stream`); nil: the tensor is decoded whole.
     public var stream: Stream?
+    /// Set when `decode` only reorders rows, to say how the stored rows are ordered: a consumer that
+    /// can work in that order (the engine rotating Q/K in halves) uses the stored bytes in place
+    /// instead of a decoded copy.
+    public var storedRowOrder: StoredRowOrder?
+
+    public enum StoredRowOrder: Sendable, Equatable {
+        /// A Q or K projection in Hugging Face's rotate-half order: each head's rows hold the first
+        /// members of RoPE's pairs, then the second members (llmq's canonical order interleaves them).
+        case rotateHalf(headDim: Int)
+    }
 
     /// Calls `sink` with consecutive pieces of the logical bytes, given the stored bytes: whole
     /// rows, about `rows` per piece (a producer may cut its own sizes; a consumer that needs

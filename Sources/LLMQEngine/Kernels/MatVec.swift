@@ -59,12 +59,6 @@ public struct MatVec {
     public func batched(_ w: WeightMatrix, _ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
         if QuantizedKernels.supports(w.dtype) {
             quantized([w], x, count: count, [y])
-        } else if w.dtype == .f32 {
-            // Whole 4-row tiles per thread.
-            let rows = w.rows, grain = max(1, 65536 / max(w.cols * count, 1))
-            pool.parallelFor((rows + 3) / 4, grain: max(1, grain / 4)) { blocks in
-                BatchedF32.multiply(w, x, count: count, y, rows: (4 * blocks.lowerBound)..<min(4 * blocks.upperBound, rows))
-            }
         } else {
             FloatProduct.multiply([w], x, count: count, [y], pool: pool)
         }

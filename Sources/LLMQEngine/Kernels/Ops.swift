@@ -50,7 +50,8 @@ public enum Ops {
 }
 
 /// Rotary position embedding on interleaved pairs (x[2i], x[2i+1]), as llama2.c and GGUF's
-/// `llama` architecture store Q and K. sin/cos are tabulated once for every position of the
+/// `llama` architecture store Q and K (Q and K computed from a Hugging Face checkpoint's rows as
+/// stored arrive in halves and are interleaved here). sin/cos are tabulated once for every position of the
 /// context, so a batch of positions rotates in parallel and every path gets identical values.
 public struct Rope: Sendable {
     public let headDim: Int
@@ -74,18 +75,32 @@ public struct Rope: Sendable {
         self.sines = sines
     }
 
-    /// Rotates `heads` consecutive heads of `headDim` values at `x` for position `position`.
-    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+    /// Rotates `heads` consecutive heads of `headDim` values at `x` for position `position`. With
+    /// `rotateHalf` the heads arrive in Hugging Face's order, pair i at (x[i], x[i + headDim/2]),
+    /// and leave interleaved: the same products in the same order as canonical rows give, so the
+    /// cache and everything after it are bit for bit what a permuted copy of the weights yields.
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int, rotateHalf: Bool = false) {
         let half = headDim / 2
         cosines.withUnsafeBufferPointer { cosAll in
             sines.withUnsafeBufferPointer { sinAll in
                 let c = cosAll.baseAddress! + position * half, s = sinAll.baseAddress! + position * half
-                for h in 0..<heads {
-                    let v = x + h * headDim
-                    for i in 0..<half {
-                        let v0 = v[2 * i], v1 = v[2 * i + 1]
-                        v[2 * i] = v0 * c[i] - v1 * s[i]
-                        v[2 * i + 1] = v0 * s[i] + v1 * c[i]
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: rotateHalf ? headDim : 0) { halves in
+                    for h in 0..<heads {
+                        let v = x + h * headDim
+                        if rotateHalf {
+                            halves.baseAddress!.update(from: v, count: headDim)
+                            for i in 0..<half {
+                                let v0 = halves[i], v1 = halves[half + i]
+                                v[2 * i] = v0 * c[i] - v1 * s[i]
+                                v[2 * i + 1] = v0 * s[i] + v1 * c[i]
+                            }
+                        } else {
+                            for i in 0..<half {
+                                let v0 = v[2 * i], v1 = v[2 * i + 1]
+                                v[2 * i] = v0 * c[i] - v1 * s[i]
+                                v[2 * i + 1] = v0 * s[i] + v1 * c[i]
+                            }
+                        }
                     }
                 }
             }

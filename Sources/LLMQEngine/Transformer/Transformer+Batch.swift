@@ -36,8 +36,8 @@ extension Transformer {
             matvec.batched(layer.wk, xb, count: n, k)
             matvec.batched(layer.wv, xb, count: n, v)
             eachRow(grain: normGrain) { i in
-                rope.apply(q + i * qDim, heads: c.headCount, position: startPos + i)
-                rope.apply(k + i * kvDim, heads: c.kvHeadCount, position: startPos + i)
+                rope.apply(q + i * qDim, heads: c.headCount, position: startPos + i, rotateHalf: layer.rotateHalf)
+                rope.apply(k + i * kvDim, heads: c.kvHeadCount, position: startPos + i, rotateHalf: layer.rotateHalf)
             }
             KVCacheLayer(transformer: self, layer: l).store(keys: k, values: v, from: startPos, count: n)
 

@@ -47,8 +47,8 @@ public final class Transformer {
             Ops.rmsnorm(xb, x, layer.attnNorm, dim, eps: c.normEpsilon)
             activationObserver?.observe(.attention(layer: l), xb, rows: 1, width: dim)
             matvec([layer.wq, layer.wk, layer.wv], xb, [s.q, s.k, s.v])
-            rope.apply(s.q, heads: c.headCount, position: pos)
-            rope.apply(s.k, heads: c.kvHeadCount, position: pos)
+            rope.apply(s.q, heads: c.headCount, position: pos, rotateHalf: layer.rotateHalf)
+            rope.apply(s.k, heads: c.kvHeadCount, position: pos, rotateHalf: layer.rotateHalf)
             KVCacheLayer(transformer: self, layer: l).store(keys: s.k, values: s.v, from: pos, count: 1)
 
             attention(layer: l, pos: pos, out: xb)
@@ -177,7 +177,7 @@ struct KVCacheLayer {
                 out o: UnsafeMutablePointer<Float>) {
         let kh = keys(of: kvHead), vh = values(of: kvHead)
         for t in 0..<positions {
-            att[t] = DotF32.dot(UnsafeRawPointer(kh + t * headDim), q, headDim) * scale
+            att[t] = FloatDot.dot(UnsafeRawPointer(kh + t * headDim), q, headDim) * scale
         }
         Self.softmax(att, positions)
         // Up to 64 output values stay in eight registers while the positions pass: each value row

@@ -13,6 +13,10 @@ public final class TransformerWeights: @unchecked Sendable {
         public let gate: WeightMatrix               // (hidden, dim)   llama2.c w1
         public let down: WeightMatrix               // (dim, hidden)   llama2.c w2
         public let up: WeightMatrix                 // (hidden, dim)   llama2.c w3
+        /// wq and wk are a Hugging Face checkpoint's rows as stored, each head's in rotate-half
+        /// order, so the 2 × dim² projections need no permuted copy: RoPE takes its pairs from
+        /// the halves and writes them interleaved (`Rope.apply`).
+        public let rotateHalf: Bool
     }
 
     public let config: ModelConfig
@@ -26,7 +30,8 @@ public final class TransformerWeights: @unchecked Sendable {
     public let model: Model
     private var owned: [UnsafeMutableRawPointer] = []
 
-    /// - Parameter native: which dtypes to leave as stored; the rest become fp32.
+    /// - Parameter native: which dtypes to leave as stored (Q and K in the stored row order when
+    ///   both allow it); the rest become fp32.
     public init(model: Model, native: (DType) -> Bool = MatVec.supports) throws {
         try model.validateLlamaTensors()
         self.model = model
@@ -64,18 +69,33 @@ public final class TransformerWeights: @unchecked Sendable {
             return floats
         }
 
+        /// Q and K as stored when both are in rotate-half order and run natively, else canonical.
+        func projections(_ q: String, _ k: String) throws -> (q: WeightMatrix, k: WeightMatrix, rotateHalf: Bool) {
+            let tq = try model.tensor(q), tk = try model.tensor(k)
+            let halves = Tensor.StoredRowOrder.rotateHalf(headDim: c.headDim)
+            guard tq.storedRowOrder == halves, tk.storedRowOrder == halves, native(tq.dtype), native(tk.dtype) else {
+                return (try matrix(q), try matrix(k), false)
+            }
+            func stored(_ t: Tensor) throws -> WeightMatrix {
+                WeightMatrix(rows: t.rows, cols: t.cols, dtype: t.dtype, data: try model.storedData(t).baseAddress!)
+            }
+            return (try stored(tq), try stored(tk), true)
+        }
+
         do {
             typealias T = CanonicalName.LayerTensor
             layers = try (0..<c.layerCount).map { l in
-                Layer(attnNorm: try vector(CanonicalName.layer(l, T.attnNorm)),
-                      wq: try matrix(CanonicalName.layer(l, T.attnQ)),
-                      wk: try matrix(CanonicalName.layer(l, T.attnK)),
+                let (wq, wk, rotateHalf) = try projections(CanonicalName.layer(l, T.attnQ), CanonicalName.layer(l, T.attnK))
+                return Layer(attnNorm: try vector(CanonicalName.layer(l, T.attnNorm)),
+                      wq: wq,
+                      wk: wk,
                       wv: try matrix(CanonicalName.layer(l, T.attnV)),
                       wo: try matrix(CanonicalName.layer(l, T.attnOutput)),
                       ffnNorm: try vector(CanonicalName.layer(l, T.ffnNorm)),
                       gate: try matrix(CanonicalName.layer(l, T.ffnGate)),
                       down: try matrix(CanonicalName.layer(l, T.ffnDown)),
-                      up: try matrix(CanonicalName.layer(l, T.ffnUp)))
+                      up: try matrix(CanonicalName.layer(l, T.ffnUp)),
+                      rotateHalf: rotateHalf)
             }
             outputNorm = try vector(CanonicalName.outputNorm)
             classifier = try matrix(c.sharedClassifier ? CanonicalName.tokenEmbedding : CanonicalName.output)

@@ -91,6 +91,7 @@ public enum SafetensorsReader {
                 let headDim = config.headDim, rowBytes = t.rows > 0 ? t.byteCount / t.rows : 0
                 let rows = t.rows
                 t.encoding = "rope-permuted"
+                t.storedRowOrder = .rotateHalf(headDim: headDim)
                 t.decode = { try RopePermutation.apply($0, heads: heads, headDim: headDim, rowBytes: rowBytes, .toInterleaved) }
                 t.stream = { stored, piece, sink in
                     let step = (piece + headDim - 1) / headDim * headDim

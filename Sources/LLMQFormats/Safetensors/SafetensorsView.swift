@@ -37,6 +37,7 @@ enum SafetensorsView {
         let cast = target != source.dtype
         guard cast || heads != nil else { return t }
         t.dtype = target
+        t.storedRowOrder = nil   // the view's own decode makes its bytes; the source's order no longer applies
         t.encoding = [heads != nil ? "rope-permuted" : nil, cast ? "\(source.dtype)→\(target)" : nil].compactMap { $0 }.joined(separator: "+")
         let sourceDecode = source.decode, sourceType = source.dtype, count = source.elementCount, rows = source.rows
         let rowBytes = rows > 0 ? (target.byteCount(shape: source.shape) ?? 0) / rows : 0

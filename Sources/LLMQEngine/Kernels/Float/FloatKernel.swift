@@ -1,12 +1,13 @@
 import LLMQCore
 
-/// A plain float type the engine multiplies in place: a row's dot product with an fp32 vector.
-/// Conformances live beside the kernels; `MatVec` finds them through the registry.
+/// A plain float type the engine multiplies in place, widening its elements as they are loaded:
+/// fp16 and bf16 weights stay as the file stores them. Conformances live beside the kernels;
+/// `MatVec` finds them through the registry.
 protocol FloatKernel: BlockType {
-    static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float
+    associatedtype Lanes: FloatLanes
     /// The product of rows of one matrix with every input. A requirement so that each
-    /// conformance's witness is specialised for its type and inlines its `dot`: called on a type
-    /// opened from the registry, a generic loop would call `dot` through the witness table.
+    /// conformance's witness is specialised for its type and inlines its loads: called on a type
+    /// opened from the registry, a generic loop would load through the witness table.
     static func rows() -> FloatRows
 }
 
@@ -17,33 +18,18 @@ typealias FloatRows = (_ w: WeightMatrix, _ rows: Range<Int>, _ x: UnsafePointer
 extension FloatKernel {
     static func rows() -> FloatRows {
         { w, rows, x, count, y in
-            let cols = w.cols
             if count == 1 {
-                for r in rows { y[r] = dot(w.row(r), x, cols) }
-                return
-            }
-            for r in rows {
-                let row = w.row(r)
-                for t in 0..<count { y[t * w.rows + r] = dot(row, x + t * cols, cols) }
+                for r in rows { y[r] = FloatDot.dot(Lanes.self, w.row(r), x, w.cols) }
+            } else {
+                BatchedFloat.multiply(Lanes.self, w, x, count: count, y, rows: rows)
             }
         }
     }
 }
 
-extension F32: FloatKernel {
-    @inline(__always)
-    static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { DotF32.dot(row, x, n) }
-}
-
-extension F16: FloatKernel {
-    @inline(__always)
-    static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { DotF32.dotF16(row, x, n) }
-}
-
-extension BF16: FloatKernel {
-    @inline(__always)
-    static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { DotF32.dotBF16(row, x, n) }
-}
+extension F32: FloatKernel { typealias Lanes = F32Lanes }
+extension F16: FloatKernel { typealias Lanes = F16Lanes }
+extension BF16: FloatKernel { typealias Lanes = BF16Lanes }
 
 enum FloatKernels {
     static func supports(_ dtype: DType) -> Bool { dtype.type is any FloatKernel.Type }
