@@ -37,6 +37,8 @@ INLINE AVX512_VNNI void tile(int T, const uint8_t *scratch, long sub_blocks, llm
         for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(scratch + 512 * j + 64 * g);
         const float *f = factors + factor_floats * j;
         const __m512 dw = _mm512_loadu_ps(f);
+        // Unrolled, so the accumulators stay in registers.
+        #pragma clang loop unroll(full)
         for (int u = 0; u < T; u++) {
             const long block = (first + u) * x->blocks_per_vector + j;
             const int32_t *a = (const int32_t *)(x->quants + 32 * block);

@@ -5,8 +5,8 @@ import LLMQCore
 /// (d = max|x|/127 stored as fp16, q = round-half-away(x/d)). The kernels read them unpacked:
 /// all quants contiguous and 32-byte aligned, d as fp32, and d·Σq, the term the weights' offsets
 /// multiply (ggml's q8_1 `s`) — for types whose 16-weight halves have their own offsets, also
-/// d·Σq over each half (ggml's q8_K `bsums`) — and for the AVX-512 VNNI tiles of signed weights,
-/// Σq as an integer. Allocated once per `MatVec` and grown to the largest
+/// d·Σq over each half (ggml's q8_K `bsums`); and Σq as an integer, which the AVX-512 VNNI tiles
+/// of signed weights subtract. Allocated once per `MatVec` and grown to the largest
 /// batch seen: nothing is allocated per call. A MatVec (and so its buffer) serves one caller at a
 /// time.
 final class ActivationBuffer: @unchecked Sendable {
@@ -29,28 +29,19 @@ final class ActivationBuffer: @unchecked Sendable {
     }
 
     /// Quantizes `count` vectors of `cols` (a multiple of 32) values, vector t at `x + t·cols`,
-    /// and returns the view the kernels read; with `halves`, also the sums of each block's halves,
-    /// with `integerSums` the integer Σq.
-    func quantize(_ x: UnsafePointer<Float>, count: Int, cols: Int, halves: Bool = false, integerSums wantIntegerSums: Bool = false,
-                  pool: ThreadPool) -> QuantizedActivations {
+    /// and returns the view the kernels read; with `halves`, also the sums of each block's halves.
+    func quantize(_ x: UnsafePointer<Float>, count: Int, cols: Int, halves: Bool = false, pool: ThreadPool) -> QuantizedActivations {
         let perVector = cols / Self.blockSize
         reserve(count * perVector)
         let quants = quants, scales = scales, sums = sums, lowSums = lowSums, highSums = highSums, integerSums = integerSums
         // A block is a few nanoseconds of work; split only batches.
         pool.parallelFor(count * perVector, grain: 4096) { blocks in
-            for b in blocks { Self.quantizeBlock(x + 32 * b, quants + 32 * b, &scales[b], &sums[b]) }
+            for b in blocks { Self.quantizeBlock(x + 32 * b, quants + 32 * b, &scales[b], &sums[b], &integerSums[b]) }
             if halves {
                 for b in blocks {
                     let q = UnsafeRawPointer(quants + 32 * b)
                     lowSums[b] = scales[b] * Float(SIMD16<Int16>(truncatingIfNeeded: q.load(as: SIMD16<Int8>.self)).wrappedSum())
                     highSums[b] = scales[b] * Float(SIMD16<Int16>(truncatingIfNeeded: q.load(fromByteOffset: 16, as: SIMD16<Int8>.self)).wrappedSum())
-                }
-            }
-            if wantIntegerSums {
-                // |Σq| ≤ 32·127 fits Int16.
-                for b in blocks {
-                    let q = UnsafeRawPointer(quants + 32 * b).load(as: SIMD32<Int8>.self)
-                    integerSums[b] = Int32(SIMD32<Int16>(truncatingIfNeeded: q).wrappedSum())
                 }
             }
         }
@@ -77,7 +68,7 @@ final class ActivationBuffer: @unchecked Sendable {
 }
 
 /// Quantized input vectors as the kernels read them: vector v's block b has 32 int8 quants,
-/// an fp32 scale and d·Σq (and, when asked for, d·Σq over quants 0..<16 and 16..<32, and Σq).
+/// an fp32 scale and d·Σq and Σq (and, when asked for, d·Σq over quants 0..<16 and 16..<32).
 struct QuantizedActivations: @unchecked Sendable {
     let quants: UnsafePointer<Int8>
     let scales: UnsafePointer<Float>

@@ -9,9 +9,7 @@ extension MatVec {
     func quantized<let N: Int>(_ w: InlineArray<N, WeightMatrix>, _ x: UnsafePointer<Float>, count: Int,
                                _ y: InlineArray<N, UnsafeMutablePointer<Float>>) {
         let kernel = QuantizedKernels.kernel(w[0].dtype)
-        // Only the VNNI tiles of signed weights (a batch) read the integer sums.
-        let integerSums = kernels == .avx512vnni && count > 1 && kernel.codeBits == 0
-        let inputs = activations.quantize(x, count: count, cols: w[0].cols, halves: kernel.halves, integerSums: integerSums, pool: pool)
+        let inputs = activations.quantize(x, count: count, cols: w[0].cols, halves: kernel.halves, pool: pool)
         QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool, kernels: kernels)
             .run(kernel.rows(subBlocks: w[0].dtype.blockSize / 32))
     }
