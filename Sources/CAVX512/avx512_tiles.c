@@ -87,3 +87,69 @@ AVX512_VNNI void llmq_vnni_multiply(const void *scratch, long sub_blocks, llmq_c
 }
 
 #endif
+
+#if defined(__x86_64__)
+#define AVX512_F __attribute__((target("avx512f,fma")))
+
+/// R rows by T inputs over every column; lanes past `cols` are masked off at the end.
+INLINE AVX512_F void f32_tile(int R, int T, const float *w, long row_floats, const float *x, long cols,
+                              float *y, long ldy) {
+    __m512 acc[4][6];
+    #pragma clang loop unroll(full)
+    for (int r = 0; r < R; r++) {
+        #pragma clang loop unroll(full)
+        for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    }
+    long o = 0;
+    for (; o + 16 <= cols; o += 16) {
+        __m512 a[6];
+        #pragma clang loop unroll(full)
+        for (int t = 0; t < T; t++) a[t] = _mm512_loadu_ps(x + t * cols + o);
+        #pragma clang loop unroll(full)
+        for (int r = 0; r < R; r++) {
+            const __m512 b = _mm512_loadu_ps(w + r * row_floats + o);
+            #pragma clang loop unroll(full)
+            for (int t = 0; t < T; t++) acc[r][t] = _mm512_fmadd_ps(b, a[t], acc[r][t]);
+        }
+    }
+    if (o < cols) {
+        const __mmask16 m = (__mmask16)((1u << (cols - o)) - 1);
+        __m512 a[6];
+        #pragma clang loop unroll(full)
+        for (int t = 0; t < T; t++) a[t] = _mm512_maskz_loadu_ps(m, x + t * cols + o);
+        #pragma clang loop unroll(full)
+        for (int r = 0; r < R; r++) {
+            const __m512 b = _mm512_maskz_loadu_ps(m, w + r * row_floats + o);
+            #pragma clang loop unroll(full)
+            for (int t = 0; t < T; t++) acc[r][t] = _mm512_fmadd_ps(b, a[t], acc[r][t]);
+        }
+    }
+    #pragma clang loop unroll(full)
+    for (int r = 0; r < R; r++) {
+        #pragma clang loop unroll(full)
+        for (int t = 0; t < T; t++) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+    }
+}
+
+/// Every input for R rows, six at a time, then the rest one by one.
+INLINE AVX512_F void f32_inputs(int R, const float *w, long row_floats, const float *x, long cols, long first, long end,
+                                float *y, long ldy) {
+    long t = first;
+    for (; t + 6 <= end; t += 6) f32_tile(R, 6, w, row_floats, x + t * cols, cols, y + t * ldy, ldy);
+    for (; t < end; t++) f32_tile(R, 1, w, row_floats, x + t * cols, cols, y + t * ldy, ldy);
+}
+
+AVX512_F void llmq_avx512_f32_rows(const float *w, long row_bytes, long rows, const float *x, long cols, long count,
+                                   float *y, long ldy) {
+    const long row_floats = row_bytes / 4;
+    // About 512 KiB of inputs per panel, which stays in L2 while the rows pass over it.
+    long panel = (1L << 19) / (cols * 4 > 0 ? cols * 4 : 1) / 6 * 6;
+    if (panel < 6) panel = 6;
+    for (long t0 = 0; t0 < count; t0 += panel) {
+        const long t1 = t0 + panel < count ? t0 + panel : count;
+        long r = 0;
+        for (; r + 4 <= rows; r += 4) f32_inputs(4, w + r * row_floats, row_floats, x, cols, t0, t1, y + r, ldy);
+        for (; r < rows; r++) f32_inputs(1, w + r * row_floats, row_floats, x, cols, t0, t1, y + r, ldy);
+    }
+}
+#endif

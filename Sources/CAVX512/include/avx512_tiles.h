@@ -44,3 +44,11 @@ void llmq_vnni_multiply(const void *scratch, long sub_blocks, llmq_codes codes, 
                         long first, long end, float *y, long ldy);
 
 #endif
+
+#if defined(__x86_64__)
+/// Y[t·ldy + r] = W[r] · X[t] for rows [0, rows) of fp32 weights (`row_bytes` apart) and `count`
+/// fp32 inputs (`cols` apart) with 512-bit FMAs: tiles of four rows by six inputs, 24
+/// accumulators of sixteen lanes, the columns' tail through masked loads. Needs AVX-512 F.
+void llmq_avx512_f32_rows(const float *w, long row_bytes, long rows, const float *x, long cols, long count,
+                          float *y, long ldy);
+#endif

@@ -55,8 +55,9 @@ public struct MatVec {
         } else if w.dtype == .f32 {
             // Whole 4-row tiles per thread.
             let rows = w.rows, grain = max(1, 65536 / max(w.cols * count, 1))
+            let kernels = kernels
             pool.parallelFor((rows + 3) / 4, grain: max(1, grain / 4)) { blocks in
-                BatchedF32.multiply(w, x, count: count, y, rows: (4 * blocks.lowerBound)..<min(4 * blocks.upperBound, rows))
+                BatchedF32.multiply(w, x, count: count, y, rows: (4 * blocks.lowerBound)..<min(4 * blocks.upperBound, rows), kernels)
             }
         } else {
             FloatProduct.multiply([w], x, count: count, [y], pool: pool)
