@@ -5,7 +5,7 @@ import LLMQCore
 /// Rows are split across the pool.
 public struct MatVec {
     public let pool: ThreadPool
-    /// The integer kernels this instance runs.
+    /// The instruction-set level of the kernels this instance runs (integer and batched fp32).
     public let kernels: Kernels
     /// Scratch for quantized inputs, reused by every call.
     let activations = ActivationBuffer()
