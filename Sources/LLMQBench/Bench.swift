@@ -48,6 +48,8 @@ public struct BenchRow: Sendable, Encodable {
 public struct BenchReport: Sendable, Encodable {
     public var models: String
     public var cpu: String
+    /// The integer kernels' level (`MatVec.kernels`: chosen from the CPU, or LLMQ_KERNELS).
+    public var kernels: String
     public var threads: Int
     public var warmups: Int
     public var repetitions: Int
@@ -149,7 +151,7 @@ public enum Bench {
 
         var probe: [String: Rate] = [:]
         for (threads, rate) in bandwidth { probe["\(threads)"] = rate.scaled(by: 1e-9) }
-        return BenchReport(models: models.description, cpu: cpuName(), threads: o.threads, warmups: o.plan.warmups,
+        return BenchReport(models: models.description, cpu: cpuName(), kernels: MatVec.kernels.rawValue, threads: o.threads, warmups: o.plan.warmups,
                            repetitions: o.plan.repetitions, clock: o.plan.clock, loadBefore: loadBefore, loadAfter: loadAverage(), bandwidth: probe, rows: rows)
     }
 

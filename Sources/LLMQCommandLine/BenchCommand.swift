@@ -103,7 +103,7 @@ struct BenchCommand: ParsableCommand {
         func loads(_ l: [Double]) -> String { l.map { Format.fixed($0, 2) }.joined(separator: " ") }
         var lines = [
             "models: \(r.models)",
-            "cpu: \(r.cpu), \(r.threads) threads; median of \(r.repetitions) runs after \(r.warmups) warm-up, \(r.clock == .wall ? "wall-clock" : "CPU") time; load average \(loads(r.loadBefore)) before, \(loads(r.loadAfter)) after",
+            "cpu: \(r.cpu), \(r.kernels) kernels, \(r.threads) threads; median of \(r.repetitions) runs after \(r.warmups) warm-up, \(r.clock == .wall ? "wall-clock" : "CPU") time; load average \(loads(r.loadBefore)) before, \(loads(r.loadAfter)) after",
         ]
         if !r.bandwidth.isEmpty {
             let probe = r.bandwidth.sorted { Int($0.key)! < Int($1.key)! }

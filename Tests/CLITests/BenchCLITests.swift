@@ -31,6 +31,7 @@ struct BenchCLITests {
         #expect(threads >= 1)
         #expect(report["repetitions"] as? Int == 2 && report["clock"] as? String == "wall")
         #expect((report["loadBefore"] as? [Double])?.count == 3)
+        #expect(["avx512vnni", "avx2", "portable"].contains(report["kernels"] as? String ?? ""))
         let bandwidth = try #require(report["bandwidth"] as? [String: Any])
         #expect(Set(bandwidth.keys) == Set(["1", "\(threads)"]))
         for (n, rate) in bandwidth { try checkRate(rate, "bandwidth \(n)") }

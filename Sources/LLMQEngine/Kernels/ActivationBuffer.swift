@@ -5,7 +5,8 @@ import LLMQCore
 /// (d = max|x|/127 stored as fp16, q = round-half-away(x/d)). The kernels read them unpacked:
 /// all quants contiguous and 32-byte aligned, d as fp32, and d·Σq, the term the weights' offsets
 /// multiply (ggml's q8_1 `s`) — for types whose 16-weight halves have their own offsets, also
-/// d·Σq over each half (ggml's q8_K `bsums`). Allocated once per `MatVec` and grown to the largest
+/// d·Σq over each half (ggml's q8_K `bsums`); and Σq as an integer, which the AVX-512 VNNI tiles
+/// of signed weights subtract. Allocated once per `MatVec` and grown to the largest
 /// batch seen: nothing is allocated per call. A MatVec (and so its buffer) serves one caller at a
 /// time.
 final class ActivationBuffer: @unchecked Sendable {
@@ -18,11 +19,13 @@ final class ActivationBuffer: @unchecked Sendable {
     private(set) var sums = UnsafeMutablePointer<Float>.allocate(capacity: 0)
     private(set) var lowSums = UnsafeMutablePointer<Float>.allocate(capacity: 0)
     private(set) var highSums = UnsafeMutablePointer<Float>.allocate(capacity: 0)
+    private(set) var integerSums = UnsafeMutablePointer<Int32>.allocate(capacity: 0)
     private var capacity = 0   // blocks
 
     deinit {
         quants.deallocate()
         for p in [scales, sums, lowSums, highSums] { p.deallocate() }
+        integerSums.deallocate()
     }
 
     /// Quantizes `count` vectors of `cols` (a multiple of 32) values, vector t at `x + t·cols`,
@@ -30,10 +33,10 @@ final class ActivationBuffer: @unchecked Sendable {
     func quantize(_ x: UnsafePointer<Float>, count: Int, cols: Int, halves: Bool = false, pool: ThreadPool) -> QuantizedActivations {
         let perVector = cols / Self.blockSize
         reserve(count * perVector)
-        let quants = quants, scales = scales, sums = sums, lowSums = lowSums, highSums = highSums
+        let quants = quants, scales = scales, sums = sums, lowSums = lowSums, highSums = highSums, integerSums = integerSums
         // A block is a few nanoseconds of work; split only batches.
         pool.parallelFor(count * perVector, grain: 4096) { blocks in
-            for b in blocks { Self.quantizeBlock(x + 32 * b, quants + 32 * b, &scales[b], &sums[b]) }
+            for b in blocks { Self.quantizeBlock(x + 32 * b, quants + 32 * b, &scales[b], &sums[b], &integerSums[b]) }
             if halves {
                 for b in blocks {
                     let q = UnsafeRawPointer(quants + 32 * b)
@@ -43,7 +46,7 @@ final class ActivationBuffer: @unchecked Sendable {
             }
         }
         return QuantizedActivations(quants: quants, scales: scales, sums: sums, lowSums: lowSums, highSums: highSums,
-                                    blocksPerVector: perVector)
+                                    integerSums: integerSums, blocksPerVector: perVector)
     }
 
     private func reserve(_ needed: Int) {
@@ -58,17 +61,20 @@ final class ActivationBuffer: @unchecked Sendable {
         }
         for p in [scales, sums, lowSums, highSums] { p.deallocate() }
         (scales, sums, lowSums, highSums) = (floats(), floats(), floats(), floats())
+        integerSums.deallocate()
+        integerSums = .allocate(capacity: needed)
         capacity = needed
     }
 }
 
 /// Quantized input vectors as the kernels read them: vector v's block b has 32 int8 quants,
-/// an fp32 scale and d·Σq (and, when asked for, d·Σq over quants 0..<16 and 16..<32).
+/// an fp32 scale and d·Σq and Σq (and, when asked for, d·Σq over quants 0..<16 and 16..<32).
 struct QuantizedActivations: @unchecked Sendable {
     let quants: UnsafePointer<Int8>
     let scales: UnsafePointer<Float>
     let sums: UnsafePointer<Float>
     let lowSums: UnsafePointer<Float>
     let highSums: UnsafePointer<Float>
+    let integerSums: UnsafePointer<Int32>
     let blocksPerVector: Int
 }

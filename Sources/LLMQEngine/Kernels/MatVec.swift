@@ -5,24 +5,17 @@ import LLMQCore
 /// Rows are split across the pool.
 public struct MatVec {
     public let pool: ThreadPool
+    /// The instruction-set level of the kernels this instance runs (integer and batched fp32).
+    public let kernels: Kernels
     /// Scratch for quantized inputs, reused by every call.
     let activations = ActivationBuffer()
 
-    public init(pool: ThreadPool) { self.pool = pool }
-
-    /// Which integer kernels this build runs.
-    public enum Kernels: String, Sendable {
-        /// AVX2 tiles (x86-64).
-        case x86
-        /// Swift SIMD types (other architectures, or forced with the `PortableKernels` trait).
-        case portable
+    /// With `kernels` nil, the process's choice (`MatVec.kernels`); a level the build or the CPU
+    /// lacks is replaced by the best one it has.
+    public init(pool: ThreadPool, kernels: Kernels? = nil) {
+        self.pool = pool
+        self.kernels = kernels.map(Kernels.supported) ?? Self.kernels
     }
-
-    #if arch(x86_64) && !PortableKernels
-    public static let kernels = Kernels.x86
-    #else
-    public static let kernels = Kernels.portable
-    #endif
 
     /// dtypes with a native kernel; anything else is expanded to fp32 at load.
     public static func supports(_ dtype: DType) -> Bool {
@@ -49,7 +42,7 @@ public struct MatVec {
         if QuantizedKernels.supports(dtype) {
             quantized(w, x, count: 1, y)
         } else {
-            FloatProduct.multiply(w, x, count: 1, y, pool: pool)
+            FloatProduct.multiply(w, x, count: 1, y, pool: pool, level: kernels)
         }
     }
 
@@ -60,7 +53,7 @@ public struct MatVec {
         if QuantizedKernels.supports(w.dtype) {
             quantized([w], x, count: count, [y])
         } else {
-            FloatProduct.multiply([w], x, count: count, [y], pool: pool)
+            FloatProduct.multiply([w], x, count: count, [y], pool: pool, level: kernels)
         }
     }
 

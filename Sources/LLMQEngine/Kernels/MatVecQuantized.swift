@@ -10,6 +10,7 @@ extension MatVec {
                                _ y: InlineArray<N, UnsafeMutablePointer<Float>>) {
         let kernel = QuantizedKernels.kernel(w[0].dtype)
         let inputs = activations.quantize(x, count: count, cols: w[0].cols, halves: kernel.halves, pool: pool)
-        QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool).run(kernel.rows(subBlocks: w[0].dtype.blockSize / 32))
+        QuantizedProduct(w: w, x: inputs, count: count, y: y, pool: pool, kernels: kernels)
+            .run(kernel.rows(subBlocks: w[0].dtype.blockSize / 32))
     }
 }

@@ -48,9 +48,10 @@ protocol BlockKernel: BlockwiseType {
     static func rows(subBlocks k: Int) -> QuantizedRows
 }
 
-/// Rows `rows` of one matrix times `count` quantized inputs into y (`count × w.rows`, row-major).
+/// Rows `rows` of one matrix times `count` quantized inputs into y (`count × w.rows`, row-major),
+/// with the kernels of `level`.
 typealias QuantizedRows = (_ w: WeightMatrix, _ rows: Range<Int>, _ x: QuantizedActivations, _ count: Int,
-                           _ y: UnsafeMutablePointer<Float>) -> Void
+                           _ y: UnsafeMutablePointer<Float>, _ level: MatVec.Kernels) -> Void
 
 /// What eight consecutive sub-blocks add besides their codes, lane j for sub-block j: a sub-block
 /// contributes scales[j]·d_a·(its integer product) and, for types with offsets, offsets[j]·d_a·Σa

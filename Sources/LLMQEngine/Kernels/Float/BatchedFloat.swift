@@ -1,3 +1,7 @@
+#if arch(x86_64) && !PortableKernels
+import CAVX512
+#endif
+
 /// Float matrix–matrix product for batches of positions: Y[t, r] = W[r]·X[t], for fp32, fp16 and
 /// bf16 rows (widened to fp32 as they are loaded, so fp16/bf16 weights are never copied). A register
 /// tile of 4 weight rows × 3 inputs keeps 12 accumulators in flight, so each loaded vector feeds 3
@@ -5,6 +9,21 @@
 /// once per tile, not once per 8 elements. Inputs are taken in panels that stay in L2 while every
 /// row block of the weights passes over them.
 enum BatchedFloat {
+    /// fp32 rows at the `avx512vnni` level: the same tiles 512 bits wide and six inputs deep
+    /// (`CAVX512`), twice the FMA width for as many loads per FMA. False where the level, the
+    /// build or the dtype has no such kernel (fp16/bf16 widen through `multiply`).
+    static func multiplyWide(_ w: WeightMatrix, _ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>,
+                             rows: Range<Int>, level: MatVec.Kernels) -> Bool {
+        #if arch(x86_64) && !PortableKernels
+        if level == .avx512vnni && w.dtype == .f32 && count > 1 && !rows.isEmpty {
+            llmq_avx512_f32_rows(w.row(rows.lowerBound).assumingMemoryBound(to: Float.self), w.rowBytes, rows.count,
+                                 x, w.cols, count, y + rows.lowerBound, w.rows)
+            return true
+        }
+        #endif
+        return false
+    }
+
     /// Rows `rows` of Y (count × w.rows, row-major) from X (count × w.cols, row-major).
     static func multiply<E: FloatLanes>(_: E.Type, _ w: WeightMatrix, _ x: UnsafePointer<Float>, count: Int,
                                         _ y: UnsafeMutablePointer<Float>, rows: Range<Int>) {

@@ -4,7 +4,7 @@ extension ActivationBuffer {
     /// the x86 version's results, with Swift's SIMD types.
     @inline(__always)
     static func quantizeBlock(_ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
-                              _ scale: inout Float, _ sum: inout Float) {
+                              _ scale: inout Float, _ sum: inout Float, _ integerSum: inout Int32) {
         let raw = UnsafeRawPointer(x)
         var m = SIMD8<Float>()
         for i in 0..<4 {
@@ -24,6 +24,7 @@ extension ActivationBuffer {
         }
         scale = Float(Float16(d))
         sum = scale * Float(total)
+        integerSum = total
     }
 }
 #endif

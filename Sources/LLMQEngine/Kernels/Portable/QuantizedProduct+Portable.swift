@@ -10,6 +10,8 @@ struct QuantizedProduct<let N: Int> {
     let count: Int
     let y: InlineArray<N, UnsafeMutablePointer<Float>>
     let pool: ThreadPool
+    /// Always `.portable` here.
+    let kernels: MatVec.Kernels
 
     func run(_ product: QuantizedRows) {
         var rows = InlineArray<N, Int>(repeating: 0)
@@ -17,14 +19,14 @@ struct QuantizedProduct<let N: Int> {
         let w = w, x = x, count = count, y = y
         let grain = max(1, 65536 / max(w[0].cols * count, 1))
         pool.parallelFor(MatVec.total(rows), grain: grain) { range in
-            MatVec.segments(rows, range) { i, local in product(w[i], local, x, count, y[i]) }
+            MatVec.segments(rows, range) { i, local in product(w[i], local, x, count, y[i], kernels) }
         }
     }
 }
 
 extension BlockKernel {
     static func rows<G: GroupSize>(_: G.Type) -> QuantizedRows {
-        { w, rows, x, count, y in
+        { w, rows, x, count, y, _ in
             for r in rows {
                 for t in 0..<count { y[t * w.rows + r] = QuantizedDot<Self, G>.dot(w.row(r), x, input: t) }
             }

@@ -7,7 +7,7 @@ extension ActivationBuffer {
     /// to lane-by-lane loops that cost as much as the products of a whole batch.
     @inline(__always)
     static func quantizeBlock(_ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
-                              _ scale: inout Float, _ sum: inout Float) {
+                              _ scale: inout Float, _ sum: inout Float, _ integerSum: inout Int32) {
         let raw = UnsafeRawPointer(x)
         let v = (raw.loadUnaligned(as: __m256.self), raw.loadUnaligned(fromByteOffset: 32, as: __m256.self),
                  raw.loadUnaligned(fromByteOffset: 64, as: __m256.self), raw.loadUnaligned(fromByteOffset: 96, as: __m256.self))
@@ -29,7 +29,8 @@ extension ActivationBuffer {
                                   to: SIMD8<Int32>.self)
         let half = lanes.lowHalf &+ lanes.highHalf
         scale = Float(Float16(d))
-        sum = scale * Float((half[0] &+ half[1]) &+ (half[2] &+ half[3]))
+        integerSum = (half[0] &+ half[1]) &+ (half[2] &+ half[3])
+        sum = scale * Float(integerSum)
     }
 
     /// round-half-away-from-zero to Int32, as `Float.rounded(.toNearestOrAwayFromZero)`: adding the

@@ -9,6 +9,7 @@ struct QuantizedProduct<let N: Int> {
     let count: Int
     let y: InlineArray<N, UnsafeMutablePointer<Float>>
     let pool: ThreadPool
+    let kernels: MatVec.Kernels
 
     /// Rows per unit of the work split.
     static var rowsPerTile: Int { 4 }
@@ -17,12 +18,12 @@ struct QuantizedProduct<let N: Int> {
         let tile = Self.rowsPerTile
         var tiles = InlineArray<N, Int>(repeating: 0)
         for i in 0..<N { tiles[i] = (w[i].rows + tile - 1) / tile }
-        let w = w, x = x, count = count, y = y
+        let w = w, x = x, count = count, y = y, kernels = kernels
         // Integer kernels run at several elements per nanosecond: hand a thread ≥ 128K of them.
         let grain = max(1, 131_072 / max(tile * w[0].cols * count, 1))
         pool.parallelFor(MatVec.total(tiles), grain: grain) { range in
             MatVec.segments(tiles, range) { i, local in
-                rows(w[i], local.lowerBound * tile..<min(w[i].rows, local.upperBound * tile), x, count, y[i])
+                rows(w[i], local.lowerBound * tile..<min(w[i].rows, local.upperBound * tile), x, count, y[i], kernels)
             }
         }
     }
@@ -30,7 +31,7 @@ struct QuantizedProduct<let N: Int> {
 
 extension BlockKernel {
     static func rows<G: GroupSize>(_: G.Type) -> QuantizedRows {
-        { w, rows, x, count, y in QuantizedRowKernel<Self, G>.rows(w, rows, x, count: count, y) }
+        { w, rows, x, count, y, level in QuantizedRowKernel<Self, G>.rows(w, rows, x, count: count, y, level) }
     }
 }
 
@@ -43,12 +44,13 @@ enum QuantizedRowKernel<K: BlockKernel, G: GroupSize> {
     static var panel: Int { 64 }
 
     /// Rows `rows` of one matrix, for every input.
-    static func rows(_ w: WeightMatrix, _ rows: Range<Int>, _ x: QuantizedActivations, count: Int, _ y: UnsafeMutablePointer<Float>) {
+    static func rows(_ w: WeightMatrix, _ rows: Range<Int>, _ x: QuantizedActivations, count: Int, _ y: UnsafeMutablePointer<Float>,
+                     _ level: MatVec.Kernels) {
         if count == 1 { return decode(w, rows: rows, x, y) }
         var first = rows.lowerBound
         let end = rows.upperBound
         if end - first >= InterleavedTile<K, G>.rows {
-            first = interleaved(w, rows: first..<end, x, count: count, y)
+            first = interleaved(w, rows: first..<end, x, count: count, y, vnni: level == .avx512vnni)
         }
         var t0 = 0
         while t0 < count {
@@ -65,14 +67,23 @@ enum QuantizedRowKernel<K: BlockKernel, G: GroupSize> {
         }
     }
 
-    /// Groups of eight rows through `InterleavedTile`, each packed once for all the inputs
-    /// (a few KiB that stay in L1 while the inputs stream from L2); returns the first row left.
+    /// Groups of eight rows through `InterleavedTile` — with `vnni`, of sixteen through
+    /// `VNNITile` first — each packed once for all the inputs (a few KiB that stay in L1 while
+    /// the inputs stream from L2); returns the first row left. Both levels leave the same rows to
+    /// the in-place tiles, so their results are identical.
     private static func interleaved(_ w: WeightMatrix, rows: Range<Int>, _ x: QuantizedActivations, count: Int,
-                                    _ y: UnsafeMutablePointer<Float>) -> Int {
+                                    _ y: UnsafeMutablePointer<Float>, vnni: Bool) -> Int {
         typealias Tile = InterleavedTile<K, G>
+        typealias Wide = VNNITile<K, G>
         let subBlocks = x.blocksPerVector
-        return withUnsafeTemporaryAllocation(byteCount: Tile.scratchBytes(subBlocks: subBlocks), alignment: 64) { scratch in
+        let bytes = max(Tile.scratchBytes(subBlocks: subBlocks), vnni ? Wide.scratchBytes(subBlocks: subBlocks) : 0)
+        return withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { scratch in
             var r = rows.lowerBound
+            while vnni && r + Wide.rows <= rows.upperBound {
+                Wide.pack(w, row: r, subBlocks: subBlocks, into: scratch.baseAddress!)
+                Wide.multiply(scratch.baseAddress!, subBlocks: subBlocks, x, inputs: 0..<count, y + r, ldy: w.rows)
+                r += Wide.rows
+            }
             while r + Tile.rows <= rows.upperBound {
                 Tile.pack(w, row: r, subBlocks: subBlocks, into: scratch.baseAddress!)
                 Tile.multiply(scratch.baseAddress!, subBlocks: subBlocks, x, inputs: 0..<count, y + r, ldy: w.rows)
