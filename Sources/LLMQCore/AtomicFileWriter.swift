@@ -111,12 +111,14 @@ public final class AtomicFileWriter {
                 }
                 anonymous = false
             }
-            guard close(fd) == 0 else { fd = -1; throw LLMQError(.io, "close failed: \(String(cString: strerror(errno)))", file: path) }
-            fd = -1
+            // Rename before closing: a kill between the link and the rename is the one moment that
+            // leaves a named temporary behind, so nothing else runs between them.
             guard rename(temporaryPath, path) == 0 else {
                 throw LLMQError(.io, "cannot rename \(temporaryPath) into place: \(String(cString: strerror(errno)))", file: path)
             }
             finished = true
+            guard close(fd) == 0 else { fd = -1; throw LLMQError(.io, "close failed: \(String(cString: strerror(errno)))", file: path) }
+            fd = -1
         } catch {
             abort()
             throw error
