@@ -66,6 +66,21 @@ struct SubBlockFactors {
 }
 
 extension BlockKernel {
+    /// Sub-blocks 0 ..< `subBlocks` of `row` (blocks of `k` sub-blocks) in order: each one's codes,
+    /// the factors of its group of eight and its lane in them — what the batched tiles' packers
+    /// rearrange, each into its own layout.
+    @inline(__always)
+    static func forEachSubBlock(of row: UnsafeRawPointer, subBlocks: Int, perBlock k: Int,
+                                _ body: (_ j: Int, _ codes: Codes32, _ factors: SubBlockFactors, _ lane: Int) -> Void) {
+        let blockBytes = Self.blockBytes(subBlocks: k)
+        var s = 0
+        while s < subBlocks {
+            let f = factors(row + s / k * blockBytes, blockBytes: blockBytes, subBlocks: k, count: min(8, subBlocks - s))
+            for j in s..<min(s + 8, subBlocks) { body(j, codes(row + j / k * blockBytes, subBlock: j % k, of: k), f, j - s) }
+            s += 8
+        }
+    }
+
     /// Types with more work per byte than q8_0's use two rows, two chains of FMAs.
     static var decodeRows: Int { 2 }
     static var halves: Bool { false }

@@ -42,33 +42,26 @@ enum InterleavedTile<K: BlockKernel, G: GroupSize> {
 
     /// Rearranges rows r ..< r + 8 of `w` into `scratch`.
     static func pack(_ w: WeightMatrix, row r: Int, subBlocks: Int, into scratch: UnsafeMutableRawPointer) {
-        let k = G.subBlocks, blockBytes = K.blockBytes(subBlocks: k), stride = factorFloats
+        let stride = factorFloats
         let codes = scratch.assumingMemoryBound(to: UInt32.self), wordsPerSubBlock = codeBytes / 4
         let factors = (scratch + codeBytes * subBlocks).assumingMemoryBound(to: Float.self)
         for i in 0..<rows {
-            let row = w.row(r + i)
-            var s = 0
-            while s < subBlocks {
-                let f = K.factors(row + s / k * blockBytes, blockBytes: blockBytes, subBlocks: k, count: min(8, subBlocks - s))
-                for j in s..<min(s + 8, subBlocks) {
-                    let quants = K.codes(row + j / k * blockBytes, subBlock: j % k, of: k)
-                    let words = unsafeBitCast(signed ? _mm256_sign_epi8(quants, quants) : quants, to: SIMD8<UInt32>.self)
-                    for g in 0..<8 { codes[j * wordsPerSubBlock + g * 8 + i] = words[g] }
-                    if signed {
-                        let signs = unsafeBitCast(quants, to: SIMD8<UInt32>.self)
-                        for g in 0..<8 { codes[j * wordsPerSubBlock + 64 + g * 8 + i] = signs[g] }
-                    }
-                    let lane = j - s, at = factors + stride * j
-                    at[i] = f.scales[lane]
-                    at[8 + i] = f.offsets[lane]
-                    if K.halves {
-                        at[16 + i] = f.highOffsets[lane]
-                        let pairs = UnsafeMutableRawPointer(at + 24)
-                        pairs.storeBytes(of: pair(f.multipliers[2 * lane]), toByteOffset: 4 * i, as: UInt32.self)
-                        pairs.storeBytes(of: pair(f.multipliers[2 * lane + 1]), toByteOffset: 32 + 4 * i, as: UInt32.self)
-                    }
+            K.forEachSubBlock(of: w.row(r + i), subBlocks: subBlocks, perBlock: G.subBlocks) { j, quants, f, lane in
+                let words = unsafeBitCast(signed ? _mm256_sign_epi8(quants, quants) : quants, to: SIMD8<UInt32>.self)
+                for g in 0..<8 { codes[j * wordsPerSubBlock + g * 8 + i] = words[g] }
+                if signed {
+                    let signs = unsafeBitCast(quants, to: SIMD8<UInt32>.self)
+                    for g in 0..<8 { codes[j * wordsPerSubBlock + 64 + g * 8 + i] = signs[g] }
                 }
-                s += 8
+                let at = factors + stride * j
+                at[i] = f.scales[lane]
+                at[8 + i] = f.offsets[lane]
+                if K.halves {
+                    at[16 + i] = f.highOffsets[lane]
+                    let pairs = UnsafeMutableRawPointer(at + 24)
+                    pairs.storeBytes(of: pair(f.multipliers[2 * lane]), toByteOffset: 4 * i, as: UInt32.self)
+                    pairs.storeBytes(of: pair(f.multipliers[2 * lane + 1]), toByteOffset: 32 + 4 * i, as: UInt32.self)
+                }
             }
         }
     }

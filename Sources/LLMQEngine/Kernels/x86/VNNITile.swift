@@ -28,31 +28,24 @@ enum VNNITile<K: BlockKernel, G: GroupSize> {
     /// Rearranges rows r ..< r + 16 of `w` into `scratch` (64-byte aligned).
     static func pack(_ w: WeightMatrix, row r: Int, subBlocks: Int, into scratch: UnsafeMutableRawPointer) {
         precondition(K.codeBits == 0 ? !K.hasOffset && !K.halves : K.hasOffset, "no VNNI tile for \(K.self)'s codes")
-        let k = G.subBlocks, blockBytes = K.blockBytes(subBlocks: k), stride = factorFloats
+        let stride = factorFloats
         let words = scratch.assumingMemoryBound(to: UInt32.self)
         let factors = (scratch + 512 * subBlocks).assumingMemoryBound(to: Float.self)
         let signBit = _mm256_set1_epi8(-128)
         for i in 0..<rows {
-            let row = w.row(r + i)
-            var s = 0
-            while s < subBlocks {
-                let f = K.factors(row + s / k * blockBytes, blockBytes: blockBytes, subBlocks: k, count: min(8, subBlocks - s))
-                for j in s..<min(s + 8, subBlocks) {
-                    var quants = K.codes(row + j / k * blockBytes, subBlock: j % k, of: k)
-                    if K.codeBits == 0 { quants = _mm256_xor_si256(quants, signBit) }
-                    let lanes = unsafeBitCast(quants, to: SIMD8<UInt32>.self)
-                    for g in 0..<8 { words[j * 128 + g * 16 + i] = lanes[g] }
-                    let lane = j - s, at = factors + stride * j
-                    at[i] = f.scales[lane]
-                    at[16 + i] = f.offsets[lane]
-                    if K.halves {
-                        at[32 + i] = f.highOffsets[lane]
-                        let multipliers = UnsafeMutableRawPointer(at + 48).assumingMemoryBound(to: Int32.self)
-                        multipliers[i] = Int32(f.multipliers[2 * lane])
-                        multipliers[16 + i] = Int32(f.multipliers[2 * lane + 1])
-                    }
+            K.forEachSubBlock(of: w.row(r + i), subBlocks: subBlocks, perBlock: G.subBlocks) { j, codes, f, lane in
+                let quants = K.codeBits == 0 ? _mm256_xor_si256(codes, signBit) : codes
+                let lanes = unsafeBitCast(quants, to: SIMD8<UInt32>.self)
+                for g in 0..<8 { words[j * 128 + g * 16 + i] = lanes[g] }
+                let at = factors + stride * j
+                at[i] = f.scales[lane]
+                at[16 + i] = f.offsets[lane]
+                if K.halves {
+                    at[32 + i] = f.highOffsets[lane]
+                    let multipliers = UnsafeMutableRawPointer(at + 48).assumingMemoryBound(to: Int32.self)
+                    multipliers[i] = Int32(f.multipliers[2 * lane])
+                    multipliers[16 + i] = Int32(f.multipliers[2 * lane + 1])
                 }
-                s += 8
             }
         }
     }
