@@ -38,6 +38,17 @@ struct KernelLevelTests {
         }
     }
 
+    /// Matrix–vector products have a kernel of their own at each level (`avx512vnni`: the
+    /// `CAVX512` decode products of q8_0, q4_0, q5_0, q4_K and q6_K); each is held to the
+    /// reference, on encoded and on random blocks.
+    @Test("matrix-vector products at every level equal the reference", arguments: dtypes)
+    func matvecAtEveryLevel(dtype: DType) throws {
+        for level in MatVec.Kernels.available {
+            try QuantizedKernelTests.matvec(dtype, random: false, kernels: level)
+            if QuantizedKernelTests.fp16Fields[dtype.name] != nil { try QuantizedKernelTests.matvec(dtype, random: true, kernels: level) }
+        }
+    }
+
     @Test("a level the build or CPU lacks falls back to the best available")
     func fallback() {
         let best = MatVec.Kernels.available[0]

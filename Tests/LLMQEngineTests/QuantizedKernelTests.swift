@@ -84,12 +84,14 @@ struct QuantizedKernelTests {
         try Self.matvec(dtype, random: false)
     }
 
-    /// An odd number of blocks: groups of 32 and 64 leave a tail after the 4-sub-block steps.
-    static func matvec(_ dtype: DType, random: Bool) throws {
+    /// An odd number of blocks: groups of 32 and 64 leave a tail after the 4- and 8-sub-block
+    /// steps. `kernels` nil runs the process's level.
+    static func matvec(_ dtype: DType, random: Bool, kernels: MatVec.Kernels? = nil) throws {
         let rows = 37, cols = dtype.blockSize * [32: 37, 64: 19, 128: 9, 256: 5][dtype.blockSize]!
         #expect(MatVec.supports(dtype))
         let (weights, x) = try problem(dtype, rows: rows, cols: cols, inputs: 1, seed: UInt64(dtype.blockSize), random: random)
-        let matvec = MatVec(pool: ThreadPool(threads: 2))
+        let matvec = MatVec(pool: ThreadPool(threads: 2), kernels: kernels)
+        #expect(kernels == nil || matvec.kernels == kernels)
         var y = [Float](repeating: .nan, count: rows)
         weights.withUnsafeBytes { w in
             let matrix = WeightMatrix(rows: rows, cols: cols, dtype: dtype, data: w.baseAddress!)
@@ -98,7 +100,8 @@ struct QuantizedKernelTests {
         let expected = try reference(dtype, weights, x, t: 0, rows: rows, cols: cols)
         for r in 0..<rows {
             let limit = relativeTolerance * expected[r].magnitude
-            #expect(abs(Double(y[r]) - expected[r].value) <= limit, "\(dtype) row \(r): \(y[r]) vs \(expected[r].value)")
+            #expect(abs(Double(y[r]) - expected[r].value) <= limit,
+                    "\(dtype) \(matvec.kernels) row \(r): \(y[r]) vs \(expected[r].value)")
         }
     }
 

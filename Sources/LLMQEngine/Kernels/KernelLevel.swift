@@ -12,7 +12,8 @@ extension MatVec {
     /// choose at run time; the portable kernels are what other architectures (and builds with the
     /// `PortableKernels` trait) compile instead.
     public enum Kernels: String, Sendable, CaseIterable {
-        /// The batched tiles with 512-bit `vpdpbusd` and fp32 FMAs (`CAVX512`), the rest as `avx2`.
+        /// The batched tiles with 512-bit `vpdpbusd` and fp32 FMAs, and the matrix–vector products
+        /// of q8_0, q4_0, q5_0, q4_K and q6_K with 512-bit `vpdpbusd` (`CAVX512`); the rest as `avx2`.
         case avx512vnni
         /// AVX2 tiles (`Kernels/x86/`).
         case avx2

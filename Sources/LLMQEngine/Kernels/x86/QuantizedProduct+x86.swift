@@ -35,8 +35,9 @@ extension BlockKernel {
     }
 }
 
-/// The rows of one matrix for one block type and group size. One input goes row by row or in
-/// pairs (`decode`); a batch goes in groups of eight interleaved rows (`InterleavedTile`), and the
+/// The rows of one matrix for one block type and group size. One input goes through
+/// `VNNIDecode` at the `avx512vnni` level where the type has such a kernel, otherwise row by row
+/// or in pairs (`decode`); a batch goes in groups of eight interleaved rows (`InterleavedTile`), and the
 /// few rows left at the end of a thread's chunk two at a time over panels of inputs that stay
 /// in cache.
 enum QuantizedRowKernel<K: BlockKernel, G: GroupSize> {
@@ -46,7 +47,10 @@ enum QuantizedRowKernel<K: BlockKernel, G: GroupSize> {
     /// Rows `rows` of one matrix, for every input.
     static func rows(_ w: WeightMatrix, _ rows: Range<Int>, _ x: QuantizedActivations, count: Int, _ y: UnsafeMutablePointer<Float>,
                      _ level: MatVec.Kernels) {
-        if count == 1 { return decode(w, rows: rows, x, y) }
+        if count == 1 {
+            if level == .avx512vnni && VNNIDecode<K, G>.multiply(w, rows: rows, x, y) { return }
+            return decode(w, rows: rows, x, y)
+        }
         var first = rows.lowerBound
         let end = rows.upperBound
         if end - first >= InterleavedTile<K, G>.rows {

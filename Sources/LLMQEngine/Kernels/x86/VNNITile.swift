@@ -53,8 +53,7 @@ enum VNNITile<K: BlockKernel, G: GroupSize> {
     /// y[t·ldy + i] = row i · x_t for the sixteen packed rows and the inputs `inputs`.
     static func multiply(_ scratch: UnsafeRawPointer, subBlocks: Int, _ x: QuantizedActivations, inputs: Range<Int>,
                          _ y: UnsafeMutablePointer<Float>, ldy: Int) {
-        var activations = llmq_activations(quants: x.quants, scales: x.scales, sums: x.sums, low_sums: x.lowSums,
-                                           high_sums: x.highSums, integer_sums: x.integerSums, blocks_per_vector: x.blocksPerVector)
+        var activations = x.vnni
         llmq_vnni_multiply(scratch, subBlocks, codes, &activations, inputs.lowerBound, inputs.upperBound, y, ldy)
     }
 }
