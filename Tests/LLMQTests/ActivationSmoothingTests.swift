@@ -83,6 +83,30 @@ struct ActivationSmoothingTests {
         #expect(changed == 7 * layers, "every matrix's input moved: \(changed) of \(7 * layers)")
     }
 
+    @Test("llmq quantize --type f32 --smooth writes the tensors numpy's independent rewrite (scripts/reference/rewrite_channels.py) computes")
+    func numpyAgrees() throws {
+        let dir = try Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var calibrate = CalibrateRequest(model: Fixtures.stories260KGGUF, text: Self.text, output: dir + "/imatrix.gguf")
+        calibrate.evaluation = EvaluationSettings(contextLength: 128, maxChunks: 8)
+        _ = try LLMQ.calibrate(calibrate)
+        let r = try Fixtures.llmq("quantize", Fixtures.stories260KGGUF, dir + "/llmq.gguf", "--type", "f32", "--imatrix", dir + "/imatrix.gguf",
+                                  "--smooth", "--smooth-alpha", "0.4")
+        try #require(r.status == 0, "\(r.stderr)")
+        let script = Fixtures.repoRoot.appendingPathComponent("scripts/reference/rewrite_channels.py").path
+        let py = try Fixtures.run("/usr/bin/env", ["python3", script, Fixtures.stories260KGGUF, dir + "/imatrix.gguf", dir + "/numpy.gguf",
+                                                   "--smooth", "0.4"])
+        try #require(py.status == 0, "\(py.stderr)")
+
+        let ours = try ModelFile.open(dir + "/llmq.gguf"), theirs = try ModelFile.open(dir + "/numpy.gguf")
+        #expect(Set(ours.tensors.map(\.name)) == Set(theirs.tensors.map(\.name)))
+        for t in theirs.tensors {
+            let a = try Dequantize.tensor(ours, named: t.name), b = try Dequantize.tensor(theirs, t)
+            let worst = zip(a, b).map { abs($0 - $1) / max(abs($1), 1e-3) }.max() ?? 0
+            #expect(a.count == b.count && worst < 1e-5, "\(t.name): relative difference up to \(worst)")
+        }
+    }
+
     @Test("--smooth needs an importance matrix; the strength lies in 0…1")
     func usage() throws {
         let dir = try Fixtures.scratch()
