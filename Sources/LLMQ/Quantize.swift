@@ -32,6 +32,10 @@ public struct QuantizeRequest: Sendable {
     public var targetBPW: Double?
     /// The types `targetBPW` may move matrices up to, narrowest first.
     public var ladder: [DType] = BitAllocation.defaultLadder
+    /// Smooth the activations with this strength before anything else (`ActivationSmoothing`):
+    /// the model is rewritten to an equivalent one whose matrix inputs llama.cpp rounds to 8 bits
+    /// with less error. Needs `importance`, which is rewritten with it.
+    public var smoothing: Double?
     /// Round with error feedback over calibration text (matrices of every `ColumnwiseRoundable` type).
     public var gptq: GPTQSettings?
     /// Threads for quantizing and for GPTQ's forward passes and factorizations; nil: every core.
@@ -104,8 +108,14 @@ public func quantize(_ request: QuantizeRequest, cancellation: CancellationToken
     let named = try QuantizationRecipe(type: type, group: request.group)
     var recipe = try QuantizationRecipe(base: named.base, rules: request.rules, scaleSearch: request.scaleSearch || request.importance != nil,
                                         mix: named.mix, importanceWeighted: request.importance != nil)
-    let importance = try request.importance?.load()
-    let source = try ModelInput.openForWriting(request.input, tokenizer: request.tokenizer)
+    var importance = try request.importance?.load()
+    var source = try ModelInput.openForWriting(request.input, tokenizer: request.tokenizer)
+    if let alpha = request.smoothing {
+        guard let measured = importance else { throw LLMQError(.usage, "--smooth needs --imatrix (the activations it balances against the weights)") }
+        let smoothing = try ActivationSmoothing(model: source, importance: measured, alpha: alpha)
+        source = try smoothing.view(of: source)
+        importance = smoothing.apply(to: measured)
+    }
     if let preset = request.preset {
         recipe.rules = preset.rules(base: recipe.base, layers: source.config.layerCount) + recipe.rules
     }
@@ -137,6 +147,7 @@ private func provenance(_ request: QuantizeRequest, recipe: QuantizationRecipe) 
     if let preset = request.preset { parameters["preset"] = preset.rawValue }
     if let target = request.targetBPW { parameters["target_bpw"] = String(target) }
     if let gptq = request.gptq { parameters["gptq"] = gptq.description }
+    if let alpha = request.smoothing { parameters["smooth"] = String(alpha) }
     return parameters
 }
 

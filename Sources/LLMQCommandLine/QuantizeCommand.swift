@@ -55,6 +55,12 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "…of this many tokens.")
     var gptqCtx = 512
 
+    @Flag(help: "Smooth the activations first (needs --imatrix): rewrite the model into an equivalent one whose matrix inputs have narrower ranges — channel ranges move from the activations into the weights — so the 8-bit rounding of every integer product's input, in llama.cpp and in llmq, loses less. Still a plain Llama model.")
+    var smooth = false
+
+    @Option(help: ArgumentHelp("How much of each channel's range --smooth moves into the weights, 0…1.", valueName: "alpha"))
+    var smoothAlpha = 0.5
+
     @Option(help: "Threads for quantizing (default: all cores).")
     var threads: Int?
 
@@ -65,6 +71,8 @@ struct QuantizeCommand: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if (gptqChunks ?? 1) < 1 || gptqCtx < 4 { throw ValidationError("--gptq-chunks must be ≥ 1 and --gptq-ctx ≥ 4") }
         if targetBpw != nil && imatrix == nil { throw ValidationError("--target-bpw needs --imatrix (from llmq calibrate --sensitivity)") }
+        if smooth && imatrix == nil { throw ValidationError("--smooth needs --imatrix (from llmq calibrate)") }
+        if !(0...1).contains(smoothAlpha) { throw ValidationError("--smooth-alpha must lie in 0…1") }
     }
 
     func request() throws -> QuantizeRequest {
@@ -94,6 +102,7 @@ struct QuantizeCommand: ParsableCommand {
             return t
         }
         r.gptq = gptq.map { GPTQSettings(text: .file($0), chunks: gptqChunks, contextLength: gptqCtx) }
+        r.smoothing = smooth ? smoothAlpha : nil
         r.threads = threads
         return r
     }
