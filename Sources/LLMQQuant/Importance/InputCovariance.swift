@@ -7,7 +7,8 @@ import Dispatch
 public final class InputCovariance: @unchecked Sendable {
     public let width: Int
     public private(set) var count = 0
-    /// Row-major; only j ≥ i is accumulated, `symmetric()` mirrors it.
+    /// Row-major; only j ≥ i is accumulated, `symmetric()` mirrors it (`ErrorFeedback` borrows
+    /// the rest).
     private var sums: [Float]
 
     public init(width: Int) {
@@ -53,6 +54,12 @@ public final class InputCovariance: @unchecked Sendable {
             }
         }
         return h
+    }
+
+    /// The row-major sums for the duration of `body`: j ≥ i as `add` accumulates them, the strict
+    /// lower half free for `ErrorFeedback` to factor in.
+    func withSums<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        try sums.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
     }
 
     private struct Shared: @unchecked Sendable {
