@@ -41,12 +41,13 @@ enum BlockedCholesky {
                 for j in 0..<rest { row[j] = m[(k1 + j) * n + k0 + k] }
                 for j in rest..<width { row[j] = 0 }
             }
-            // Trailing update of the lower triangle; row tiles near the bottom are the longest,
-            // so threads take them in turn.
-            let tiles = (rest + 3) / 4
+            // Trailing update of the lower triangle, 64 rows at a time (their panel rows stay in
+            // cache while the transposed panel streams past once); groups near the bottom are the
+            // longest, so threads take them in turn.
+            let groups = (rest + 63) / 64
             DispatchQueue.concurrentPerform(iterations: threads) { part in
-                for t in stride(from: part, to: tiles, by: threads) {
-                    shared.update(rowTile: k1 + 4 * t, k0: k0, k1: k1, n: n, width: width)
+                for group in stride(from: part, to: groups, by: threads) {
+                    shared.update(rows: k1 + 64 * group, k0: k0, k1: k1, n: n, width: width)
                 }
             }
         }
@@ -65,24 +66,26 @@ enum BlockedCholesky {
             }
         }
 
-        /// Rows i0 ..< i0 + 4 of the trailing matrix, columns k1 ... i: minus the panel's products.
-        func update(rowTile i0: Int, k0: Int, k1: Int, n: Int, width: Int) {
-            let kb = k1 - k0
+        /// Rows i0 ..< i0 + 64 of the trailing matrix, columns k1 ... i: minus the panel's products.
+        func update(rows i0: Int, k0: Int, k1: Int, n: Int, width: Int) {
+            let kb = k1 - k0, last = n - 1, count = min(64, n - i0), tiles = (count + 3) / 4
             // Rows past the end read the last row; their results are dropped.
-            let last = n - 1
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: 4 * kb)
+            let a = UnsafeMutablePointer<Float>.allocate(capacity: 4 * tiles * kb)
             defer { a.deallocate() }
-            for r in 0..<4 { (a + r * kb).update(from: m + min(i0 + r, last) * n + k0, count: kb) }
-            let top = min(i0 + 3, last)
-            for j0 in stride(from: k1, through: top, by: 16) {
-                let tile = Tile4x16(a, kb, panel + (j0 - k1), width, depth: kb)
-                if j0 + 15 < i0 {
-                    for r in 0..<4 where i0 + r <= last { tile.add(row: r, to: m + (i0 + r) * n + j0, negated: true) }
-                } else {
-                    for r in 0..<4 where i0 + r <= last {
-                        let i = i0 + r
-                        for c in 0..<16 where j0 + c <= i {
-                            if j0 + c == i { d[i] -= tile[r, c] } else { m[i * n + j0 + c] -= tile[r, c] }
+            for r in 0..<4 * tiles { (a + r * kb).update(from: m + min(i0 + r, last) * n + k0, count: kb) }
+            for j0 in stride(from: k1, through: i0 + count - 1, by: 16) {
+                let b = panel + (j0 - k1)
+                for t in 0..<tiles where j0 <= min(i0 + 4 * t + 3, last) {
+                    let top = i0 + 4 * t
+                    let tile = Tile4x16(a + 4 * t * kb, kb, b, width, depth: kb)
+                    if j0 + 15 < top {
+                        for r in 0..<4 where top + r <= last { tile.add(row: r, to: m + (top + r) * n + j0, negated: true) }
+                    } else {
+                        for r in 0..<4 where top + r <= last {
+                            let i = top + r
+                            for c in 0..<16 where j0 + c <= i {
+                                if j0 + c == i { d[i] -= tile[r, c] } else { m[i * n + j0 + c] -= tile[r, c] }
+                            }
                         }
                     }
                 }
