@@ -87,8 +87,9 @@ public struct GPTQSettings: Sendable, Hashable {
 /// factored). Factors of earlier layers are kept while they fit `keptBytes`, the oldest dropped
 /// first: a writer in layer order (GGUF) needs one layer's at a time, one that goes by kind of
 /// matrix across layers (llama2.c's order, the .llmq container's) finds small models' factors
-/// still there. Asking for a dropped layer (a tied classifier written first, as the embedding,
-/// or a large model in kind order) walks again from the embeddings.
+/// still there, and the layers a walk passes on its way (to a tied classifier written first, as
+/// the embedding) are factored then while they fit. Asking for a dropped layer (a large model
+/// in kind order, or with a tied classifier) walks again from the embeddings.
 final class LayerwiseFeedback: ErrorFeedbackSource, @unchecked Sendable {
     /// Earlier layers' factors kept beyond the current layer's.
     static let keptBytes = 256 << 20
@@ -126,12 +127,28 @@ final class LayerwiseFeedback: ErrorFeedbackSource, @unchecked Sendable {
                 total -= oldest.bytes
                 kept.removeFirst()
             }
+            // Layers the walk passes on its way: factored now if they fit, not walked again later.
+            while walk.nextLayer < layer, total + estimatedBytes(walk.nextLayer) <= Self.keptBytes {
+                let passed = walk.nextLayer
+                kept.append(try keep(passed, self.factors(passed)))
+                total += kept.last!.bytes
+            }
             let factors = try self.factors(layer)
-            // q, k and v (gate and up) share one factor: count it once.
-            let distinct = Dictionary(factors.values.map { (ObjectIdentifier($0), $0.byteCount) }, uniquingKeysWith: { a, _ in a })
-            kept.append((layer, factors, distinct.values.reduce(0, +)))
+            kept.append(keep(layer, factors))
             return factors[tensor]
         }
+    }
+
+    private func keep(_ layer: Int, _ factors: [String: ErrorFeedback]) -> (layer: Int, factors: [String: ErrorFeedback], bytes: Int) {
+        // q, k and v (gate and up) share one factor: count it once.
+        let distinct = Dictionary(factors.values.map { (ObjectIdentifier($0), $0.byteCount) }, uniquingKeysWith: { a, _ in a })
+        return (layer, factors, distinct.values.reduce(0, +))
+    }
+
+    /// About what a layer's factors take: half of each distinct input's width² in floats.
+    private func estimatedBytes(_ layer: Int) -> Int {
+        let c = walk.runner.transformer.config
+        return layer == c.layerCount ? 2 * c.dim * c.dim : 2 * (3 * c.dim * c.dim + c.hiddenDim * c.hiddenDim)
     }
 
     private func factors(_ layer: Int) throws -> [String: ErrorFeedback] {
