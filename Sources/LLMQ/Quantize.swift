@@ -126,7 +126,7 @@ public func quantize(_ request: QuantizeRequest, cancellation: CancellationToken
     }
     let plan = try recipe.plan(for: source)
     let stats = QuantizationStats()
-    let feedback = try request.gptq?.factors(source, threads: request.threads, monitor: monitor) ?? [:]
+    let feedback = try request.gptq?.feedback(source, threads: request.threads, monitor: monitor) ?? [String: ErrorFeedback]()
     let view = try Quantizer.view(of: source, plan: plan, stats: stats, threads: request.threads, importance: importance, feedback: feedback)
     let imatrixName = request.importance?.name
     let record = { @Sendable in ContainerMetadata.Quantization(plan: plan, stats: stats, imatrix: imatrixName) }

@@ -16,50 +16,61 @@ extension Transformer {
         precondition(startPos >= 0 && startPos + n <= contextLength,
                      "positions \(startPos)..<\(startPos + n) are outside the context of \(contextLength)")
         let c = config, w = weights, b = batch, pool = matvec.pool
-        let dim = c.dim, kvDim = c.kvDim, hidden = c.hiddenDim, qDim = c.headCount * c.headDim
+        let dim = c.dim
         b.reserve(rows: n)
-        let x = b.x, xb = b.xb, xb2 = b.xb2, hb = b.hb, hb2 = b.hb2, q = b.q, k = b.k, v = b.v
+        let x = b.x
         for (i, token) in tokens.enumerated() {
             precondition(token >= 0 && token < c.vocabSize, "token \(token) is outside the vocabulary")
             w.embed(token, into: x + i * dim)
         }
+        for l in w.layers.indices { runLayer(l, count: n, startPos: startPos, cacheLayer: l) }
+        guard computeLogits else { return UnsafeMutableBufferPointer(start: b.logits, count: 0) }
+        let normGrain = max(1, 16384 / dim)
+        pool.parallelFor(n, grain: normGrain) { rows in
+            for i in rows { Ops.rmsnorm(x + i * dim, x + i * dim, w.outputNorm, dim, eps: c.normEpsilon) }
+        }
+        activationObserver?.observe(.classifier, x, rows: n, width: dim)
+        matvec.batched(w.classifier, x, count: n, b.logits)
+        return UnsafeMutableBufferPointer(start: b.logits, count: n * c.vocabSize)
+    }
+
+    /// Layer `l` over the batch's `n` rows of `x` in place, keys and values in the cache of layer
+    /// `cacheLayer` (positions before `startPos` already there). `forward(tokens:)` and the
+    /// layer-by-layer walk (`forwardLayer`) both run this, so they compute the same bits.
+    func runLayer(_ l: Int, count n: Int, startPos: Int, cacheLayer: Int) {
+        let c = config, b = batch, pool = matvec.pool, layer = weights.layers[l]
+        let dim = c.dim, kvDim = c.kvDim, hidden = c.hiddenDim, qDim = c.headCount * c.headDim
+        let x = b.x, xb = b.xb, xb2 = b.xb2, hb = b.hb, hb2 = b.hb2, q = b.q, k = b.k, v = b.v
         // Row-wise element work costs little per row; split it only when there are many rows.
         func eachRow(grain: Int, _ body: (Int) -> Void) {
             pool.parallelFor(n, grain: grain) { rows in for i in rows { body(i) } }
         }
         let normGrain = max(1, 16384 / dim), hiddenGrain = max(1, 4096 / hidden)
 
-        for (l, layer) in w.layers.enumerated() {
-            eachRow(grain: normGrain) { i in Ops.rmsnorm(xb + i * dim, x + i * dim, layer.attnNorm, dim, eps: c.normEpsilon) }
-            activationObserver?.observe(.attention(layer: l), xb, rows: n, width: dim)
-            matvec.batched(layer.wq, xb, count: n, q)
-            matvec.batched(layer.wk, xb, count: n, k)
-            matvec.batched(layer.wv, xb, count: n, v)
-            eachRow(grain: normGrain) { i in
-                rope.apply(q + i * qDim, heads: c.headCount, position: startPos + i, rotateHalf: layer.rotateHalf)
-                rope.apply(k + i * kvDim, heads: c.kvHeadCount, position: startPos + i, rotateHalf: layer.rotateHalf)
-            }
-            KVCacheLayer(transformer: self, layer: l).store(keys: k, values: v, from: startPos, count: n)
-
-            batchedAttention(layer: l, startPos: startPos, count: n, out: xb)
-            activationObserver?.observe(.attentionOutput(layer: l), xb, rows: n, width: qDim)
-            matvec.batched(layer.wo, xb, count: n, xb2)
-            eachRow(grain: normGrain) { i in Ops.add(x + i * dim, xb2 + i * dim, dim) }
-
-            eachRow(grain: normGrain) { i in Ops.rmsnorm(xb + i * dim, x + i * dim, layer.ffnNorm, dim, eps: c.normEpsilon) }
-            activationObserver?.observe(.feedForward(layer: l), xb, rows: n, width: dim)
-            matvec.batched(layer.gate, xb, count: n, hb)
-            matvec.batched(layer.up, xb, count: n, hb2)
-            eachRow(grain: hiddenGrain) { i in Ops.swiglu(hb + i * hidden, hb2 + i * hidden, hidden) }
-            activationObserver?.observe(.feedForwardDown(layer: l), hb, rows: n, width: hidden)
-            matvec.batched(layer.down, hb, count: n, xb)
-            eachRow(grain: normGrain) { i in Ops.add(x + i * dim, xb + i * dim, dim) }
+        eachRow(grain: normGrain) { i in Ops.rmsnorm(xb + i * dim, x + i * dim, layer.attnNorm, dim, eps: c.normEpsilon) }
+        activationObserver?.observe(.attention(layer: l), xb, rows: n, width: dim)
+        matvec.batched(layer.wq, xb, count: n, q)
+        matvec.batched(layer.wk, xb, count: n, k)
+        matvec.batched(layer.wv, xb, count: n, v)
+        eachRow(grain: normGrain) { i in
+            rope.apply(q + i * qDim, heads: c.headCount, position: startPos + i, rotateHalf: layer.rotateHalf)
+            rope.apply(k + i * kvDim, heads: c.kvHeadCount, position: startPos + i, rotateHalf: layer.rotateHalf)
         }
-        guard computeLogits else { return UnsafeMutableBufferPointer(start: b.logits, count: 0) }
-        eachRow(grain: normGrain) { i in Ops.rmsnorm(x + i * dim, x + i * dim, w.outputNorm, dim, eps: c.normEpsilon) }
-        activationObserver?.observe(.classifier, x, rows: n, width: dim)
-        matvec.batched(w.classifier, x, count: n, b.logits)
-        return UnsafeMutableBufferPointer(start: b.logits, count: n * c.vocabSize)
+        KVCacheLayer(transformer: self, layer: cacheLayer).store(keys: k, values: v, from: startPos, count: n)
+
+        batchedAttention(layer: cacheLayer, startPos: startPos, count: n, out: xb)
+        activationObserver?.observe(.attentionOutput(layer: l), xb, rows: n, width: qDim)
+        matvec.batched(layer.wo, xb, count: n, xb2)
+        eachRow(grain: normGrain) { i in Ops.add(x + i * dim, xb2 + i * dim, dim) }
+
+        eachRow(grain: normGrain) { i in Ops.rmsnorm(xb + i * dim, x + i * dim, layer.ffnNorm, dim, eps: c.normEpsilon) }
+        activationObserver?.observe(.feedForward(layer: l), xb, rows: n, width: dim)
+        matvec.batched(layer.gate, xb, count: n, hb)
+        matvec.batched(layer.up, xb, count: n, hb2)
+        eachRow(grain: hiddenGrain) { i in Ops.swiglu(hb + i * hidden, hb2 + i * hidden, hidden) }
+        activationObserver?.observe(.feedForwardDown(layer: l), hb, rows: n, width: hidden)
+        matvec.batched(layer.down, hb, count: n, xb)
+        eachRow(grain: normGrain) { i in Ops.add(x + i * dim, xb + i * dim, dim) }
     }
 
     /// Causal attention for every (position, head) of the block: position `startPos + i` attends to

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import LLMQBlocks
 import LLMQCore
@@ -5,161 +6,195 @@ import LLMQCore
 /// Rounding with error feedback (GPTQ; Frantar et al., 2022) for every `ColumnwiseRoundable` type:
 /// a row is quantized one column at a time, and each column's rounding error is pushed onto the
 /// columns not yet quantized in proportion to how the calibration inputs correlate them, so that
-/// the product W·x — not each weight — stays as close to the original as the grid allows. With H
-/// the inputs' second moments and H⁻¹ = UᵀU (U upper triangular), column i's error
-/// e = (w_i − ŵ_i)/U_ii is subtracted as e·U[i, j] from every later column j. Each block's
-/// parameters are chosen by its type's rounder when the row reaches the block, from the block's
-/// current values weighted by diag H (the importance matrix); the layout and the bytes' meaning
-/// are the codec's own.
+/// the product W·x — not each weight — stays as close to the original as the grid allows. Each
+/// block's parameters are chosen by its type's rounder when the row reaches the block, from the
+/// block's current values weighted by diag H (the importance matrix); the layout and the bytes'
+/// meaning are the codec's own.
 ///
-/// Cost: one Cholesky factorization and one triangular inverse per distinct input (n³/3 each; q,
-/// k, v share one, as do gate and up), then n²/2 multiply-adds per row.
+/// With H the inputs' second moments, GPTQ's update is usually written with U, H⁻¹ = UᵀU: column
+/// i's error e_i = (v_i − q_i)/U_ii is subtracted as e_i·U_ij from every later column j. Written
+/// with A = U⁻¹ (upper triangular, H = A·Aᵀ) it needs no inverse: the value column j is rounded
+/// from is v_j = w_j + Σ_{k<j} d_k·A_kj / A_jj, with d_k = w_k − q_k the finished columns' errors
+/// against the original weights. A is a Cholesky factor (of H with rows and columns reversed),
+/// n³/6 multiply-adds, the inverse's n³/6 saved.
+///
+/// The sums run lazily (the paper's "lazy batch" updates): columns go in spans of 128 (or a
+/// block when blocks are wider); within a span each column updates the span's later columns at
+/// once, and the contributions of all earlier spans arrive as one matrix product per span
+/// (`Tile4x16`) over the rows of a chunk, which reads each stored coefficient once per chunk
+/// instead of once per row.
 public final class ErrorFeedback: @unchecked Sendable {
     public let width: Int
-    /// U, row-major, upper triangular: H⁻¹ = UᵀU.
-    private let factor: [Float]
     /// diag H: the scale search's column weights.
     let columnWeights: [Float]
     /// λ added to H's diagonal, as a fraction of its mean (GPTQ's "percdamp").
     public let damping: Double
+    /// Columns per panel; spans are whole panels.
+    static let panelColumns = 128
+    /// Panel c holds Â[k, j] = A_kj / A_jj for columns j of its 128 and every row k before them
+    /// (zero for k ≥ j), rows of `paddedWidth(c)`: the lazy updates read them row by row.
+    private let panels: UnsafeMutablePointer<Float>
+    private let panelOffsets: [Int]
+    /// Memory the factor holds.
+    public let byteCount: Int
 
     /// Factors `covariance` (mean x·xᵀ), adding `damping`·mean(diag H) to the diagonal — ten times
-    /// more, up to three times, if H is still not positive definite.
-    public init(_ covariance: InputCovariance, damping requested: Double = 0.01) throws {
+    /// more, up to three times, if H is still not positive definite. The factorization borrows
+    /// the strict lower half of the covariance's storage, which `add` never uses.
+    public init(_ covariance: InputCovariance, damping requested: Double = 0.01, threads: Int = 1) throws {
         let n = covariance.width
-        var h = covariance.symmetric()
-        var meanDiagonal = 0.0
-        for i in 0..<n { meanDiagonal += h[i * n + i] }
-        meanDiagonal /= Double(max(n, 1))
+        let scale = covariance.count > 0 ? 1 / Double(covariance.count) : 0
+        var diagonal = [Double](repeating: 0, count: n)
+        covariance.withSums { s in for i in 0..<n { diagonal[i] = Double(s[i * n + i]) * scale } }
+        let meanDiagonal = diagonal.reduce(0, +) / Double(max(n, 1))
         guard meanDiagonal > 0, meanDiagonal.isFinite else {
             throw LLMQError(.invalid, "the calibration inputs of a \(n)-wide matrix are all zero or not finite")
         }
-        columnWeights = (0..<n).map { Float(h[$0 * n + $0]) }
+        columnWeights = diagonal.map(Float.init)
         // A column no input ever used: its weights cannot matter, but H must stay invertible.
-        for i in 0..<n where h[i * n + i] == 0 { h[i * n + i] = meanDiagonal }
-        var lambda = requested * meanDiagonal, factored: [Double]?
+        for i in 0..<n where diagonal[i] == 0 { diagonal[i] = meanDiagonal }
+        var lambda = requested * meanDiagonal
+        let d = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+        defer { d.deallocate() }
+        var factored = false
         for _ in 0..<4 {
-            var damped = h
-            for i in 0..<n { damped[i * n + i] += lambda }
-            factored = Self.inverseFactor(damped, n)
-            if factored != nil { break }
+            factored = covariance.withSums { s in
+                // G = JHJ (J reverses the order) in the strict lower half: G[i, j] = H[n−1−i, n−1−j].
+                for i in 0..<n {
+                    let source = s + (n - 1 - i) * n + (n - 1)
+                    for j in 0..<i { s[i * n + j] = Float(Double(source[-j]) * scale) }
+                    d[i] = Float(diagonal[n - 1 - i] + lambda)
+                }
+                return BlockedCholesky.factor(s, diagonal: d, n: n, threads: threads)
+            }
+            if factored { break }
             lambda *= 10
         }
-        guard let u = factored else {
+        guard factored else {
             throw LLMQError(.invalid, "the calibration inputs' second-moment matrix (\(n) wide) is not positive definite even damped")
         }
         width = n
         damping = lambda / meanDiagonal
-        factor = u.map(Float.init)
-    }
-
-    /// U with H⁻¹ = UᵀU. With J the reversal permutation and JHJ = MMᵀ (lower Cholesky), A = JMJ is
-    /// upper triangular with H = AAᵀ, so H⁻¹ = A⁻ᵀA⁻¹ and U = A⁻¹ = J·M⁻¹·J. Nil when H is not
-    /// positive definite.
-    static func inverseFactor(_ h: [Double], _ n: Int) -> [Double]? {
-        var m = [Double](repeating: 0, count: n * n)
-        let ok = m.withUnsafeMutableBufferPointer { mb -> Bool in
-            let m = mb.baseAddress!
-            for i in 0..<n {
-                for j in 0...i {
-                    let s = h[(n - 1 - i) * n + (n - 1 - j)] - dot(m + i * n, m + j * n, j)
-                    if i == j {
-                        guard s > 0, s.isFinite else { return false }
-                        m[i * n + i] = s.squareRoot()
-                    } else {
-                        m[i * n + j] = s / m[j * n + j]
+        // JHJ = MMᵀ, so H = AAᵀ with A = JMJ upper triangular: A[k, j] = M[n−1−k, n−1−j].
+        var offsets: [Int] = [], total = 0
+        for b0 in stride(from: 0, to: n, by: Self.panelColumns) {
+            offsets.append(total)
+            total += min(b0 + Self.panelColumns, n) * Self.paddedWidth(n - b0)
+        }
+        panelOffsets = offsets
+        let starts = offsets
+        panels = .allocate(capacity: max(total, 1))
+        byteCount = 4 * (total + n)
+        let target = UncheckedPointer(panels)
+        covariance.withSums { s in
+            let source = UncheckedPointer(s), inverse = (0..<n).map { 1 / d[n - 1 - $0] }
+            DispatchQueue.concurrentPerform(iterations: starts.count) { c in
+                let b0 = c * Self.panelColumns, b1 = min(b0 + Self.panelColumns, n), p = Self.paddedWidth(n - b0)
+                let panel = target.pointer + starts[c]
+                for k in 0..<b1 {
+                    let row = panel + k * p, m = source.pointer + (n - 1 - k) * n + (n - 1)
+                    for j in 0..<p {
+                        let column = b0 + j
+                        row[j] = column < b1 && k < column ? m[-column] * inverse[column] : 0
                     }
                 }
             }
-            return true
         }
-        guard ok else { return nil }
-        // M⁻¹ row by row: M[i,i]·X[i,:] = e_i − Σ_{k<i} M[i,k]·X[k,:] (row k of X ends at column k).
-        var x = [Double](repeating: 0, count: n * n)
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            for i in 0..<n {
-                let row = x + i * n
-                row[i] = 1
-                for k in 0..<i {
-                    let c = m[i * n + k]
-                    if c == 0 { continue }
-                    let other = x + k * n
-                    for col in 0...k { row[col] -= c * other[col] }
-                }
-                let inverse = 1 / m[i * n + i]
-                for col in 0...i { row[col] *= inverse }
-            }
-        }
-        var u = [Double](repeating: 0, count: n * n)
-        for i in 0..<n {
-            for j in i..<n { u[i * n + j] = x[(n - 1 - i) * n + (n - 1 - j)] }
-        }
-        return u
     }
 
-    @inline(__always)
-    private static func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ count: Int) -> Double {
-        var s0 = SIMD4<Double>(), s1 = SIMD4<Double>()
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var k = 0
-        while k + 8 <= count {
-            s0 = s0.addingProduct(ra.loadUnaligned(fromByteOffset: 8 * k, as: SIMD4<Double>.self),
-                                  rb.loadUnaligned(fromByteOffset: 8 * k, as: SIMD4<Double>.self))
-            s1 = s1.addingProduct(ra.loadUnaligned(fromByteOffset: 8 * (k + 4), as: SIMD4<Double>.self),
-                                  rb.loadUnaligned(fromByteOffset: 8 * (k + 4), as: SIMD4<Double>.self))
-            k += 8
-        }
-        var s = (s0 + s1).sum()
-        while k < count {
-            s += a[k] * b[k]
-            k += 1
-        }
-        return s
-    }
+    deinit { panels.deallocate() }
 
-    /// Quantizes `rows` rows of `width` values at `values` (overwritten: they carry the errors
-    /// pushed forward) as `type` blocks of `blockSize`, writing whole rows to `output`. Rows go
-    /// four at a time so that each row of U is read once for four.
-    func quantize(_ values: UnsafeMutablePointer<Float>, rows: Int, type: any ColumnwiseRoundable.Type, blockSize g: Int,
+    /// A panel's row length: its columns (128, fewer in the last) padded to the kernel's 16.
+    private static func paddedWidth(_ remaining: Int) -> Int { (min(remaining, panelColumns) + 15) / 16 * 16 }
+
+    /// Quantizes `rows` rows of `width` values at `values` as `type` blocks of `blockSize`,
+    /// writing whole rows to `output`. Each row's bytes depend only on that row.
+    func quantize(_ values: UnsafePointer<Float>, rows: Int, type: any ColumnwiseRoundable.Type, blockSize g: Int,
                   into output: UnsafeMutableRawPointer) {
         round(values, rows: rows, type, g, output)
     }
 
-    private func round<T: ColumnwiseRoundable>(_ values: UnsafeMutablePointer<Float>, rows: Int, _ type: T.Type, _ g: Int,
+    private func round<T: ColumnwiseRoundable>(_ w: UnsafePointer<Float>, rows: Int, _ type: T.Type, _ g: Int,
                                                _ output: UnsafeMutableRawPointer) {
-        let n = width
+        let n = width, b = Self.panelColumns
         let blockBytes = type.blockBytes(groupSize: g), rowBytes = n / g * blockBytes
-        let spare = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        defer { spare.deallocate() }
-        var rounders = (0..<4).map { _ in type.rounder(groupSize: g) }
-        factor.withUnsafeBufferPointer { ub in
-            columnWeights.withUnsafeBufferPointer { wb in
-                let u = ub.baseAddress!, weights = wb.baseAddress!
-                for r0 in stride(from: 0, to: rows, by: 4) {
-                    let count = min(4, rows - r0)
-                    // Missing rows of the last group of four compute on a scratch row, unwritten.
-                    spare.initialize(repeating: 0, count: n)
-                    let w = (0..<4).map { $0 < count ? values + (r0 + $0) * n : spare }
-                    for b in stride(from: 0, to: n, by: g) {
-                        for r in 0..<4 { rounders[r].begin(w[r] + b, importance: weights + b) }
-                        for i in b..<b + g {
-                            let ui = u + i * n
-                            var e = SIMD4<Float>()
-                            for r in 0..<4 { e[r] = (w[r][i] - rounders[r].round(w[r] + b, at: i - b)) / ui[i] }
-                            let w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3]
-                            for j in (i + 1)..<max(i + 1, n) {
-                                let c = ui[j]
-                                w0[j] -= e[0] * c
-                                w1[j] -= e[1] * c
-                                w2[j] -= e[2] * c
-                                w3[j] -= e[3] * c
+        // A span is whole panels and whole blocks.
+        let span = b % g == 0 ? b : (g % b == 0 ? g : b * g)
+        let padded = (rows + 3) / 4 * 4
+        // d: every row's errors so far (rows padded to the kernel's 4 with zeros); v: the span's
+        // current values, panel after panel, each at its padded width.
+        let d = UnsafeMutablePointer<Float>.allocate(capacity: padded * n)
+        let vWidth = span + 16 * (span / b)
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: padded * vWidth)
+        defer { d.deallocate(); v.deallocate() }
+        d.initialize(repeating: 0, count: padded * n)
+        var rounder = type.rounder(groupSize: g)
+        let kDepth = 256
+        columnWeights.withUnsafeBufferPointer { wb in
+            let weights = wb.baseAddress!
+            for s0 in stride(from: 0, to: n, by: span) {
+                let s1 = min(s0 + span, n), first = s0 / b, last = (s1 - 1) / b
+                v.initialize(repeating: 0, count: padded * vWidth)
+                // Where panel c's columns start in a row of v.
+                var columnOffset = [Int](), o = 0
+                for c in first...last {
+                    columnOffset.append(o)
+                    o += Self.paddedWidth(n - c * b)
+                }
+                // Every earlier span's errors at once: v += d[:, ..< s0] · Â[..< s0, span].
+                for c in first...last where s0 > 0 {
+                    let p = Self.paddedWidth(n - c * b), panel = panels + panelOffsets[c]
+                    for k0 in stride(from: 0, to: s0, by: kDepth) {
+                        let depth = min(kDepth, s0 - k0)
+                        for j0 in stride(from: 0, to: p, by: 16) {
+                            for r0 in stride(from: 0, to: padded, by: 4) {
+                                let tile = Tile4x16(d + r0 * n + k0, n, panel + k0 * p + j0, p, depth: depth)
+                                for r in 0..<4 { tile.add(row: r, to: v + (r0 + r) * vWidth + columnOffset[c - first] + j0) }
                             }
                         }
-                        for r in 0..<count { rounders[r].store(into: output + (r0 + r) * rowBytes + b / g * blockBytes) }
+                    }
+                }
+                // Panels are full (unpadded) except the matrix's last, so the span's columns are
+                // contiguous in v from its start.
+                for r in 0..<rows {
+                    let vr = v + r * vWidth, wr = w + r * n + s0, dr = d + r * n
+                    for j in 0..<(s1 - s0) { vr[j] += wr[j] }
+                    for g0 in stride(from: 0, to: s1 - s0, by: g) {
+                        rounder.begin(vr + g0, importance: weights + s0 + g0)
+                        for i in g0..<g0 + g {
+                            let e = wr[i] - rounder.round(vr + g0, at: i - g0)
+                            dr[s0 + i] = e
+                            let k = s0 + i
+                            guard e != 0, k + 1 < s1 else { continue }
+                            // Within the span: the later columns of this panel and the next ones.
+                            for c in (k + 1) / b...last {
+                                let p = Self.paddedWidth(n - c * b), row = panels + panelOffsets[c] + k * p
+                                let from = max(k + 1, c * b), to = min((c + 1) * b, s1)
+                                let target = vr + (from - s0)
+                                let coefficients = row + (from - c * b)
+                                for j in 0..<(to - from) { target[j] = target[j].addingProduct(e, coefficients[j]) }
+                            }
+                        }
+                        rounder.store(into: output + r * rowBytes + (s0 + g0) / g * blockBytes)
                     }
                 }
             }
         }
     }
+}
+
+/// Where the quantizer gets each matrix's error feedback: looked up when the tensor is written,
+/// in the writer's order, so a source may compute it then (GPTQ's layer-by-layer walk).
+public protocol ErrorFeedbackSource: Sendable {
+    /// The feedback for `tensor`, or nil to round it without.
+    func feedback(for tensor: String) throws -> ErrorFeedback?
+}
+
+extension Dictionary: ErrorFeedbackSource where Key == String, Value == ErrorFeedback {
+    public func feedback(for tensor: String) throws -> ErrorFeedback? { self[tensor] }
+}
+
+private struct UncheckedPointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }

@@ -7,7 +7,8 @@ import Dispatch
 public final class InputCovariance: @unchecked Sendable {
     public let width: Int
     public private(set) var count = 0
-    /// Row-major; only j ≥ i is accumulated, `symmetric()` mirrors it.
+    /// Row-major; only j ≥ i is accumulated, `symmetric()` mirrors it (`ErrorFeedback` borrows
+    /// the rest).
     private var sums: [Float]
 
     public init(width: Int) {
@@ -27,14 +28,20 @@ public final class InputCovariance: @unchecked Sendable {
         for r in 0..<rows {
             for i in 0..<n { columns[i * padded + r] = x[r * n + i] }
         }
-        let tiles = (n + 3) / 4
+        let tiles = (n + 3) / 4, blocks = (tiles + 15) / 16
         let threads = max(1, threads)
         sums.withUnsafeMutableBufferPointer { buffer in
             let shared = Shared(columns: columns, sums: buffer.baseAddress!)
-            // Row tiles near the top have the most j ≥ i work: interleave them across threads.
+            // 64 × 64 blocks of H, so that two blocks' columns stay in cache while their tiles are
+            // summed; row blocks near the top have the most j ≥ i work: interleave them across
+            // threads. Each tile is the same sum whatever the order.
             DispatchQueue.concurrentPerform(iterations: threads) { part in
-                for ti in stride(from: part, to: tiles, by: threads) {
-                    for tj in ti..<tiles { shared.tile(ti * 4, tj * 4, n: n, padded: padded) }
+                for bi in stride(from: part, to: blocks, by: threads) {
+                    for bj in bi..<blocks {
+                        for ti in 16 * bi..<min(16 * bi + 16, tiles) {
+                            for tj in max(ti, 16 * bj)..<min(16 * bj + 16, tiles) { shared.tile(ti * 4, tj * 4, n: n, padded: padded) }
+                        }
+                    }
                 }
             }
         }
@@ -55,31 +62,40 @@ public final class InputCovariance: @unchecked Sendable {
         return h
     }
 
+    /// The row-major sums for the duration of `body`: j ≥ i as `add` accumulates them, the strict
+    /// lower half free for `ErrorFeedback` to factor in.
+    func withSums<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        try sums.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+    }
+
     private struct Shared: @unchecked Sendable {
         let columns: UnsafeMutablePointer<Float>
         let sums: UnsafeMutablePointer<Float>
 
-        /// H[i0..<i0+4, j0..<j0+4] += the dot products of those columns (clipped to the matrix and to j ≥ i).
+        /// H[i0..<i0+4, j0..<j0+4] += the dot products of those columns (clipped to the matrix and
+        /// to j ≥ i), two rows of the tile at a time so that the eight sums stay in registers.
         @inline(__always)
         func tile(_ i0: Int, _ j0: Int, n: Int, padded: Int) {
-            var acc = InlineArray<16, SIMD8<Float>>(repeating: SIMD8<Float>())
             let raw = UnsafeRawPointer(columns)
-            for r in stride(from: 0, to: padded, by: 8) {
-                var a = InlineArray<4, SIMD8<Float>>(repeating: SIMD8<Float>())
-                var b = InlineArray<4, SIMD8<Float>>(repeating: SIMD8<Float>())
-                for k in 0..<4 {
-                    let i = min(i0 + k, n - 1), j = min(j0 + k, n - 1)
-                    a[k] = raw.loadUnaligned(fromByteOffset: 4 * (i * padded + r), as: SIMD8<Float>.self)
-                    b[k] = raw.loadUnaligned(fromByteOffset: 4 * (j * padded + r), as: SIMD8<Float>.self)
-                }
-                for p in 0..<4 {
-                    for q in 0..<4 { acc[4 * p + q] = acc[4 * p + q].addingProduct(a[p], b[q]) }
-                }
+            @inline(__always) func column(_ c: Int, _ r: Int) -> SIMD8<Float> {
+                raw.loadUnaligned(fromByteOffset: 4 * (min(c, n - 1) * padded + r), as: SIMD8<Float>.self)
             }
-            for p in 0..<4 where i0 + p < n {
-                for q in 0..<4 where j0 + q < n && j0 + q >= i0 + p {
-                    sums[(i0 + p) * n + j0 + q] += acc[4 * p + q].sum()
+            for i in stride(from: i0, to: min(i0 + 4, n), by: 2) {
+                var s00 = SIMD8<Float>(), s01 = SIMD8<Float>(), s02 = SIMD8<Float>(), s03 = SIMD8<Float>()
+                var s10 = SIMD8<Float>(), s11 = SIMD8<Float>(), s12 = SIMD8<Float>(), s13 = SIMD8<Float>()
+                for r in stride(from: 0, to: padded, by: 8) {
+                    let a0 = column(i, r), a1 = column(i + 1, r)
+                    let b0 = column(j0, r), b1 = column(j0 + 1, r), b2 = column(j0 + 2, r), b3 = column(j0 + 3, r)
+                    s00 = s00.addingProduct(a0, b0); s01 = s01.addingProduct(a0, b1)
+                    s02 = s02.addingProduct(a0, b2); s03 = s03.addingProduct(a0, b3)
+                    s10 = s10.addingProduct(a1, b0); s11 = s11.addingProduct(a1, b1)
+                    s12 = s12.addingProduct(a1, b2); s13 = s13.addingProduct(a1, b3)
                 }
+                @inline(__always) func add(_ p: Int, _ q: Int, _ v: SIMD8<Float>) {
+                    if i + p < n && j0 + q < n && j0 + q >= i + p { sums[(i + p) * n + j0 + q] += v.sum() }
+                }
+                add(0, 0, s00); add(0, 1, s01); add(0, 2, s02); add(0, 3, s03)
+                add(1, 0, s10); add(1, 1, s11); add(1, 2, s12); add(1, 3, s13)
             }
         }
     }

@@ -11,11 +11,12 @@ public enum Quantizer {
     /// the source goes to `stats`; the rest are `source`'s own tensors, passed through unread.
     /// When the recipe searches scales, `importance` (if given) weights each matrix's error by
     /// its input columns' mean squared activation; matrices it does not cover weigh every element alike.
-    /// Matrices `feedback` names (by tensor) are rounded with error feedback when their type allows
-    /// it (`ColumnwiseRoundable`): GPTQ over their calibration inputs' second moments.
+    /// Matrices `feedback` has feedback for are rounded with it when their type allows it
+    /// (`ColumnwiseRoundable`): GPTQ over their calibration inputs' second moments. It is asked
+    /// only then, when the tensor is encoded.
     public static func view(of source: Model, plan: QuantizationPlan, stats: QuantizationStats? = nil,
                             threads: Int? = nil, importance: ImportanceMatrix? = nil,
-                            feedback: [String: ErrorFeedback] = [:]) throws -> Model {
+                            feedback: any ErrorFeedbackSource = [String: ErrorFeedback]()) throws -> Model {
         try check(plan, against: source)
         if importance != nil, !plan.recipe.scaleSearch {
             throw LLMQError(.usage, "an importance matrix weights the scale search; the recipe does not search scales")
@@ -26,6 +27,8 @@ public enum Quantizer {
         let tensors = zip(source.tensors, plan.entries).map { tensor, entry -> Tensor in
             guard !entry.passesThrough else { return tensor }
             let target = entry.dtype
+            let roundable = target.isValidBlockSize && target.type is any ColumnwiseRoundable.Type
+            let fed = { @Sendable in roundable ? try feedback.feedback(for: tensor.name) : nil }
             let weights = { @Sendable in search ? try importance?.columnWeights(for: tensor) ?? [Float](repeating: 1, count: tensor.cols) : nil }
             // Whole (`Model.data`, for the engine) or piece by piece (`Model.stream`, for writers);
             // the source's decoded copy, if it had to decode, is dropped once encoded.
@@ -34,7 +37,7 @@ public enum Quantizer {
                           decode: { _ in
                               defer { source.release(tensor) }
                               let (bytes, error) = try encoder.encode(source, tensor, as: target, columnWeights: try weights(),
-                                                                      feedback: feedback[tensor.name])
+                                                                      feedback: try fed())
                               stats?.record(error)
                               return bytes
                           },
@@ -43,7 +46,7 @@ public enum Quantizer {
                               // Encoded first: `stats?.record(try encoder.stream(…))` would skip the
                               // encoding itself when no one collects statistics.
                               let error = try encoder.stream(source, tensor, as: target, columnWeights: try weights(),
-                                                             feedback: feedback[tensor.name], sink)
+                                                             feedback: try fed(), sink)
                               stats?.record(error)
                           })
         }

@@ -14,6 +14,8 @@ struct TensorEncoder {
     static let chunkElements = 1 << 16
     /// Source bytes per piece: enough chunks to keep every thread busy.
     static let pieceBytes = 8 << 20
+    /// Rows per chunk with error feedback.
+    static let feedbackRows = 64
 
     /// The whole tensor at once. `columnWeights` (one per column), when given, asks for the scale
     /// search weighted by them. `feedback`, when given and `dtype` can be rounded column by column
@@ -35,7 +37,12 @@ struct TensorEncoder {
             throw LLMQError(.invalid, "rows of \(tensor.cols) are not a whole number of \(dtype) blocks", tensor: tensor.name)
         }
         let cols = tensor.cols
-        let rowsPerChunk = max(1, Self.chunkElements / max(cols, 1))
+        var roundable: (ErrorFeedback, any ColumnwiseRoundable.Type)?
+        if let feedback, feedback.width == cols, dtype.isValidBlockSize, let type = dtype.type as? any ColumnwiseRoundable.Type {
+            roundable = (feedback, type)
+        }
+        // Error feedback reads its coefficients once per chunk: more rows share each pass.
+        let rowsPerChunk = roundable != nil ? Self.feedbackRows : max(1, Self.chunkElements / max(cols, 1))
         let chunksPerPiece = max(1, Self.pieceBytes / max(rowsPerChunk * tensor.rowBytes, 1))
         // Blocks that run across rows (llama2.c's int8 groups) cannot be cut at rows: one piece.
         let whole = tensor.dtype.type.spansRows
@@ -43,10 +50,6 @@ struct TensorEncoder {
         let outputRowBytes = cols / dtype.blockSize * dtype.blockBytes
         let chunkRows = min(rowsPerChunk, tensor.rows)
         let importance = columnWeights.map { w in (0..<chunkRows).flatMap { _ in w } }
-        var roundable: (ErrorFeedback, any ColumnwiseRoundable.Type)?
-        if let feedback, feedback.width == cols, dtype.isValidBlockSize, let type = dtype.type as? any ColumnwiseRoundable.Type {
-            roundable = (feedback, type)
-        }
         let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(pieceRows * outputRowBytes, 1), alignment: 64)
         defer { output.deallocate() }
         var total = ErrorSums()
@@ -147,9 +150,7 @@ private struct Job: @unchecked Sendable {
         let restored = scratch + elements.count
         if let (feedback, type) = feedback {
             try Quantize.requireFinite(UnsafeBufferPointer(start: values, count: elements.count), as: dtype)
-            let working = restored + elements.count
-            working.update(from: values, count: elements.count)
-            feedback.quantize(working, rows: last - first, type: type, blockSize: dtype.blockSize, into: encoded.baseAddress!)
+            feedback.quantize(values, rows: last - first, type: type, blockSize: dtype.blockSize, into: encoded.baseAddress!)
             try Quantize.checkParameters(UnsafeRawBufferPointer(encoded), dtype, type)
         } else {
             try encode(values, count: elements.count, into: encoded, first: firstRow * cols + elements.lowerBound)
