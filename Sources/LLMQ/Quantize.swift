@@ -133,6 +133,8 @@ public func quantize(_ request: QuantizeRequest, cancellation: CancellationToken
     var writer = ModelWriter(source: source, output: request.output, settings: request.settings, command: "quantize",
                              parameters: provenance(request, recipe: recipe), threads: request.threads)
     writer.ggufFileType = recipe.mix?.fileType
+    // The tensors no longer equal the input's; a GGUF says why (a container records every parameter).
+    if let alpha = request.smoothing { writer.ggufText = [(ActivationSmoothing.ggufKey, String(alpha))] }
     let (written, file) = try writer.write(view, phase: .quantize, monitor: monitor, quantization: record)
     return QuantizeResult(written: written, file: file, quantization: record(), bitAllocation: allocation)
 }

@@ -100,8 +100,7 @@ public func verify(_ request: VerifyRequest, cancellation: CancellationToken? = 
     if case .saved(let saved) = reference { savedText = saved.header.text }
     return VerifyReport(
         reference: referenceSide,
-        candidate: VerifyReport.Side(model: candidate, path: request.candidate,
-                                     mode: request.simulate ? "simulated (fp32 from dequantized weights)" : "native kernels"),
+        candidate: VerifyReport.Side(model: candidate, path: request.candidate, mode: candidateMode(candidate, simulated: request.simulate)),
         text: request.text?.name ?? savedText, plan: plan, comparison: comparison, tensors: tensors, gates: request.gates,
         seconds: (ContinuousClock.now - start) / .seconds(1))
 }
@@ -129,4 +128,12 @@ private func check(_ request: VerifyRequest, against saved: SavedReference, _ ca
             throw LLMQError(.usage, "the text does not tokenize to the tokens the reference was saved with", file: text.name)
         }
     }
+}
+
+/// How the candidate ran, and whether its weights are a smoothing rewrite of the reference's (the
+/// weight table then counts the rewrite as difference; the logits are unaffected).
+private func candidateMode(_ candidate: Model, simulated: Bool) -> String {
+    let mode = simulated ? "simulated (fp32 from dequantized weights)" : "native kernels"
+    guard let alpha = candidate.metadata.first(where: { $0.key == ActivationSmoothing.ggufKey })?.value.filter({ $0 != "\"" }) else { return mode }
+    return mode + "; weights rewritten by activation smoothing (alpha \(alpha)): the weight table counts the rewrite as difference"
 }

@@ -66,6 +66,7 @@ struct ModelWriter {
     var threads: Int?
     /// A GGUF's `general.file_type` (a llama.cpp mix's); nil derives it from the tensors.
     var ggufFileType: UInt32?
+    var ggufText: [(key: String, value: String)] = []
 
     /// Writes `model` and reopens the file; `quantization`, called after the last tensor, is what
     /// a container records of the quantization.
@@ -88,6 +89,7 @@ struct ModelWriter {
         options.container.zstdLevel = settings.zstdLevel
         if let threads { options.container.threads = threads }
         options.ggufFileType = ggufFileType
+        options.ggufText = ggufText
         options.metadata = { [digest] _ in
             ContainerMetadata(config: source.config, created: ContainerMetadata.Created(command: command, parameters: all),
                               source: try digest?.value() ?? ContainerMetadata.Source(of: source), quantization: quantization?(),

@@ -35,6 +35,8 @@ extension ModelFile {
         /// A GGUF's `general.file_type` (llama.cpp's `llama_ftype`, e.g. 15 for a Q4_K_M mix); nil
         /// derives it from the dtype holding most matrix elements.
         public var ggufFileType: UInt32?
+        /// Further text keys for a GGUF (what llmq did that the tensors alone do not say).
+        public var ggufText: [(key: String, value: String)] = []
         /// Recorded in a container's metadata; called after the last tensor is written.
         public var metadata: @Sendable (Model) throws -> ContainerMetadata = { ContainerMetadata(config: $0.config) }
 
@@ -59,7 +61,7 @@ extension ModelFile {
         case .llmq:
             try LLMQContainerWriter.write(model, to: path, options: options.container, metadata: { try options.metadata(model) }, progress: progress)
         case .gguf:
-            try GGUFWriter.write(model, to: path, fileType: options.ggufFileType, progress: progress)
+            try GGUFWriter.write(model, to: path, fileType: options.ggufFileType, text: options.ggufText, progress: progress)
         case .safetensors:
             try SafetensorsWriter.write(model, to: path, options: options.safetensors, progress: progress)
         }

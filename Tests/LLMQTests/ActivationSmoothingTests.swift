@@ -39,6 +39,9 @@ struct ActivationSmoothingTests {
         request.evaluation = EvaluationSettings(contextLength: 128, maxChunks: 4)
         let report = try LLMQ.verify(request)
         #expect(report.comparison.kld.mean.value < 1e-9, "\(report.comparison.kld.mean.value)")
+        // The GGUF says its tensors were rewritten, and verify passes that on.
+        #expect(try ModelFile.open(smoothed).metadata.contains { $0.key == ActivationSmoothing.ggufKey && $0.value == "\"0.5\"" })
+        #expect(report.candidate.mode?.contains("activation smoothing (alpha 0.5)") == true, "\(report.candidate.mode ?? "")")
         let ppl = (report.comparison.referencePPL.value, report.comparison.candidatePPL.value)
         #expect(abs(ppl.0 - ppl.1) < 1e-5 * ppl.0, "\(ppl)")
 

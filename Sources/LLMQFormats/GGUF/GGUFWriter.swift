@@ -13,8 +13,9 @@ public enum GGUFWriter {
     /// - Parameters:
     ///   - name: `general.name`; defaults to the source file's name without its extension.
     ///   - fileType: `general.file_type`; nil derives it from the dtype holding most matrix elements.
+    ///   - text: further string keys, after the `general.*` ones.
     public static func write(_ model: Model, to path: String, name: String? = nil, fileType: UInt32? = nil,
-                             progress: (Int, Int) throws -> Void = { _, _ in }) throws {
+                             text: [(key: String, value: String)] = [], progress: (Int, Int) throws -> Void = { _, _ in }) throws {
         try model.validateLlamaTensors()
         let plan = try order(model).map { t -> (tensor: Tensor, typeID: UInt32, bytes: Int) in
             if let id = GGMLType.id(for: t.dtype) { return (t, id, t.byteCount) }
@@ -27,6 +28,7 @@ public enum GGUFWriter {
         let stored = plan.map { GGMLType.dtype(id: $0.typeID) ?? .f32 }
         if let fileType = fileType ?? Self.fileType(plan.map(\.tensor), stored) { metadata.append((GGUFKey.fileType, .uint32(fileType))) }
         if stored.contains(where: \.isBlockQuantized) { metadata.append((GGUFKey.quantizationVersion, .uint32(2))) }
+        metadata += text.map { ($0.key, .text($0.value)) }
         metadata += GGUFLlamaMetadata.entries(model.config)
         if let tokenizer = model.tokenizer { metadata += GGUFTokenizerMetadata.entries(tokenizer) }
 

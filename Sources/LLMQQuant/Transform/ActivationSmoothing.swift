@@ -18,6 +18,8 @@ import LLMQCore
 /// The norms at the residual stream's end and the embedding are untouched (with tied
 /// embeddings the classifier is the embedding), and so is RoPE: no Q/K row changes.
 public struct ActivationSmoothing: Sendable {
+    /// The GGUF key a smoothed output records its strength under.
+    public static let ggufKey = "llmq.smoothing.alpha"
     /// How much of each channel's range moves into the weights: 0 none (sⱼ from weights only),
     /// 1 all of it.
     public let alpha: Double
