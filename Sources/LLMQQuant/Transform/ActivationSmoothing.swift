@@ -29,8 +29,8 @@ public struct ActivationSmoothing: Sendable {
     public let rowFactors: [String: [Float]]
 
     /// Chooses the factors from `importance` (mean squared inputs, collected on the unsmoothed
-    /// model) and the weights' column maxima. A group whose input the matrix does not cover is
-    /// left as it is.
+    /// model) and the weights' column maxima. A group whose input the importance matrix did not
+    /// observe is left as it is.
     public init(model: Model, importance: ImportanceMatrix, alpha: Double) throws {
         guard (0...1).contains(alpha) else { throw LLMQError(.usage, "the smoothing strength must lie in 0…1 (got \(alpha))") }
         self.alpha = alpha
