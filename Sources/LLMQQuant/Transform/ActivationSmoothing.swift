@@ -83,18 +83,12 @@ public struct ActivationSmoothing: Sendable {
         let tensors = model.tensors.map { t -> Tensor in
             let columns = columnFactors[t.name], rows = rowFactors[t.name]
             guard columns != nil || rows != nil else { return t }
-            return Tensor(name: t.name, shape: t.shape, dtype: .f32, fileIndex: t.fileIndex, offset: 0, storedByteCount: 0,
-                          encoding: "smoothed from \(t.dtype)") { _ in
-                defer { model.release(t) }
-                var values = try Dequantize.tensor(model, t)
-                let width = t.cols
-                values.withUnsafeMutableBufferPointer { v in
-                    for r in 0..<t.rows {
-                        let rowFactor = rows?[r] ?? 1
-                        for j in 0..<width { v[r * width + j] *= rowFactor * (columns?[j] ?? 1) }
-                    }
+            let width = t.cols
+            return Dequantize.expanded(t, of: model, encoding: "smoothed from \(t.dtype)") { v in
+                for r in 0..<t.rows {
+                    let rowFactor = rows?[r] ?? 1
+                    for j in 0..<width { v[r * width + j] *= rowFactor * (columns?[j] ?? 1) }
                 }
-                return values.withUnsafeBytes { [UInt8]($0) }
             }
         }
         return try Model(format: model.format, files: model.files, config: model.config, tensors: tensors,
